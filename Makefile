@@ -1,0 +1,41 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+BUILD_DIR      ?= build
+TEST_BUILD_DIR ?= build-asan
+JOBS           ?= $(shell nproc)
+RUN_ARGS       ?= --io best --listen 127.0.0.1:7000
+
+.PHONY: all build run test deps bench clean format tsan
+
+all: build
+
+deps:
+	@bash scripts/deps.sh
+
+build: deps
+	@cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Release -DMUXIO_BUILD_TESTS=OFF >/dev/null
+	@cmake --build $(BUILD_DIR) -j $(JOBS)
+
+run: build
+	$(BUILD_DIR)/bin/echo-server $(RUN_ARGS)
+
+# Tests run under AddressSanitizer + UndefinedBehaviorSanitizer.
+test: deps
+	@cmake -S . -B $(TEST_BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DMUXIO_SANITIZE=address,undefined >/dev/null
+	@cmake --build $(TEST_BUILD_DIR) -j $(JOBS)
+	@cd $(TEST_BUILD_DIR) && ctest --output-on-failure --timeout 300 -j 1
+
+# The multi-threaded parts under ThreadSanitizer.
+tsan: deps
+	@cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMUXIO_SANITIZE=thread >/dev/null
+	@cmake --build build-tsan -j $(JOBS)
+	@cd build-tsan && ctest --output-on-failure --timeout 300 -L threads
+
+bench: build
+	@bash bench/echo.sh
+
+format:
+	@git ls-files '*.cpp' '*.hpp' '*.c' '*.h' | xargs clang-format -i
+
+clean:
+	rm -rf $(BUILD_DIR) $(TEST_BUILD_DIR) build-tsan
