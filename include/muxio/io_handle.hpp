@@ -1,0 +1,122 @@
+// IoHandle: one descriptor's registration with its loop's selector, and the (at most one)
+// operation waiting on each direction. Owned by a stream; loop thread only.
+//
+// Operations are speculative: they try the system call first and wait only on EAGAIN (asyncio's
+// sock_recv, asio's reactor ops). The handle caches readiness per direction: a read that returned
+// less than asked drained the socket, so the next read waits first instead of paying a syscall
+// for a sure EAGAIN (Tokio does the same). Readiness is armed lazily: on level-triggered backends
+// interest stays registered after a wait (no epoll_ctl per message) and is dropped only when an
+// event arrives that nobody waits for; on edge-triggered backends both directions are registered
+// once and never changed.
+#pragma once
+
+#include <coroutine>
+#include <system_error>
+
+#include "muxio/event_loop.hpp"
+
+namespace muxio {
+
+enum class Direction { read = 0, write = 1 };
+
+// An operation waiting for readiness. perform() is the system call: true when the operation is
+// complete (with a result or an error), false when it hit EAGAIN and must wait again.
+class IoOperation : public Cancellable {
+ public:
+  virtual bool perform() = 0;
+  // The handle calls this once perform() completed the operation during dispatch.
+  virtual void complete() = 0;
+
+ protected:
+  ~IoOperation() = default;
+};
+
+class IoHandle final : public IoWatcher {
+ public:
+  IoHandle(EventLoop& loop, int fd);
+  // Interrupts waiting operations with ECANCELED and unregisters. Does not close the fd.
+  ~IoHandle();
+  IoHandle(const IoHandle&) = delete;
+  IoHandle& operator=(const IoHandle&) = delete;
+
+  int fd() const { return fd_; }
+  EventLoop& loop() const { return *loop_; }
+
+  bool ready(Direction d) const { return ready_[index(d)]; }
+  void clear_ready(Direction d) { ready_[index(d)] = false; }
+
+  // Parks op until the direction is ready; fails if the selector refuses the descriptor.
+  std::error_code wait(Direction d, IoOperation* op);
+  void cancel_wait(Direction d, IoOperation* op);
+
+  void on_events(Events ready) override;
+
+ private:
+  static int index(Direction d) { return static_cast<int>(d); }
+  static Events event_of(Direction d) { return d == Direction::read ? kReadable : kWritable; }
+  void wake(Direction d);
+  std::error_code set_interest(Events events);
+
+  EventLoop* loop_;
+  int fd_;
+  bool edge_;
+  Events armed_ = 0;
+  bool ready_[2] = {true, true};
+  IoOperation* waiter_[2] = {nullptr, nullptr};
+};
+
+// The coroutine side shared by every readiness operation: check cancellation, try, park, resume.
+// Derived provides perform() and fail(error_code).
+template <class Derived>
+class IoAwaitable : public IoOperation {
+ public:
+  IoAwaitable(IoHandle* io, Direction d) : io_(io), dir_(d) {}
+  IoAwaitable(const IoAwaitable&) = delete;
+  IoAwaitable& operator=(const IoAwaitable&) = delete;
+  ~IoAwaitable() {
+    if (parked_) io_->cancel_wait(dir_, this);
+  }
+
+  bool await_ready() const noexcept { return false; }
+  template <class P>
+  bool await_suspend(std::coroutine_handle<P> h) {
+    ctx_ = context_of(h);
+    if (io_ == nullptr) return fail_now(errno_code(EBADF));
+    if (auto ec = ctx_->stop_reason()) return fail_now(ec);
+    if (io_->ready(dir_) && self().perform()) return false;
+    if (auto ec = io_->wait(dir_, this)) return fail_now(ec);
+    parked_ = true;
+    waiting_ = h;
+    ctx_->pending = this;
+    return true;
+  }
+
+  void complete() override {
+    parked_ = false;
+    if (ctx_->pending == this) ctx_->pending = nullptr;
+    ctx_->loop->resume_soon(waiting_);
+  }
+
+  void interrupt(std::error_code reason) override {
+    io_->cancel_wait(dir_, this);
+    self().fail(reason);
+    complete();
+  }
+
+ protected:
+  IoHandle* io_;
+
+ private:
+  Derived& self() { return static_cast<Derived&>(*this); }
+  bool fail_now(std::error_code ec) {
+    self().fail(ec);
+    return false;
+  }
+
+  Direction dir_;
+  bool parked_ = false;
+  TaskContext* ctx_ = nullptr;
+  std::coroutine_handle<> waiting_;
+};
+
+}  // namespace muxio

@@ -1,0 +1,68 @@
+#include "muxio/io_handle.hpp"
+
+#include <cerrno>
+
+namespace muxio {
+
+IoHandle::IoHandle(EventLoop& loop, int fd)
+    : loop_(&loop), fd_(fd), edge_(loop.selector().edge_triggered()) {}
+
+IoHandle::~IoHandle() {
+  for (Direction d : {Direction::read, Direction::write}) {
+    if (IoOperation* op = waiter_[index(d)]) op->interrupt(errno_code(ECANCELED));
+  }
+  if (armed_ != 0) (void)loop_->selector().unregister(fd_);
+}
+
+std::error_code IoHandle::set_interest(Events events) {
+  Selector& sel = loop_->selector();
+  std::error_code ec;
+  if (events == 0) {
+    ec = sel.unregister(fd_);
+  } else if (armed_ == 0) {
+    ec = sel.register_fd(fd_, events, static_cast<IoWatcher*>(this));
+  } else {
+    ec = sel.modify(fd_, events, static_cast<IoWatcher*>(this));
+  }
+  if (!ec || events == 0) armed_ = events;
+  return ec;
+}
+
+std::error_code IoHandle::wait(Direction d, IoOperation* op) {
+  waiter_[index(d)] = op;
+  // Edge-triggered: register both directions once; edges must never be missed by a re-arm.
+  Events want = edge_ ? (kReadable | kWritable) : (armed_ | event_of(d));
+  if (want != armed_) {
+    if (auto ec = set_interest(want)) {
+      waiter_[index(d)] = nullptr;
+      return ec;
+    }
+  }
+  return {};
+}
+
+void IoHandle::cancel_wait(Direction d, IoOperation* op) {
+  if (waiter_[index(d)] == op) waiter_[index(d)] = nullptr;
+}
+
+void IoHandle::wake(Direction d) {
+  ready_[index(d)] = true;
+  IoOperation* op = waiter_[index(d)];
+  if (op == nullptr) {
+    // Level-triggered interest nobody waits for would report again on every iteration.
+    if (!edge_ && (armed_ & event_of(d))) (void)set_interest(armed_ & ~event_of(d));
+    return;
+  }
+  if (op->perform()) {
+    waiter_[index(d)] = nullptr;
+    op->complete();
+  }
+}
+
+void IoHandle::on_events(Events ready) {
+  // Errors and hang-ups wake both directions: the next system call reports what happened.
+  if (ready & (kReadable | kError | kHangup)) wake(Direction::read);
+  if (ready & (kWritable | kError | kHangup)) wake(Direction::write);
+}
+
+}  // namespace muxio

@@ -1,0 +1,133 @@
+#include "muxio/tcp_listener.hpp"
+
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <utility>
+
+namespace muxio {
+namespace {
+
+int open_spare() {
+  return ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+std::error_code set_flag(int fd, int level, int name, bool on) {
+  int v = on ? 1 : 0;
+  if (::setsockopt(fd, level, name, &v, sizeof v) < 0) return errno_code(errno);
+  return {};
+}
+
+}  // namespace
+
+Result<TcpListener> TcpListener::bind(EventLoop& loop, const SocketAddress& addr,
+                                      ListenOptions options) {
+  int fd = ::socket(addr.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return errno_code(errno);
+  TcpListener l;
+  l.fd_ = fd;
+  l.io_ = std::make_unique<IoHandle>(loop, fd);
+  if (auto ec = set_flag(fd, SOL_SOCKET, SO_REUSEADDR, true)) return ec;
+  if (options.reuse_port) {
+    if (auto ec = set_flag(fd, SOL_SOCKET, SO_REUSEPORT, true)) return ec;
+  }
+  if (addr.is_v6()) {
+    if (auto ec = set_flag(fd, IPPROTO_IPV6, IPV6_V6ONLY, options.v6_only)) return ec;
+  }
+  if (::bind(fd, addr.data(), addr.size()) < 0) return errno_code(errno);
+  if (::listen(fd, options.backlog) < 0) return errno_code(errno);
+  l.spare_fd_ = open_spare();
+  return l;
+}
+
+TcpListener::TcpListener(TcpListener&& o) noexcept
+    : fd_(std::exchange(o.fd_, -1)),
+      spare_fd_(std::exchange(o.spare_fd_, -1)),
+      shed_(o.shed_),
+      io_(std::move(o.io_)) {}
+
+TcpListener& TcpListener::operator=(TcpListener&& o) noexcept {
+  if (this != &o) {
+    close();
+    fd_ = std::exchange(o.fd_, -1);
+    spare_fd_ = std::exchange(o.spare_fd_, -1);
+    shed_ = o.shed_;
+    io_ = std::move(o.io_);
+  }
+  return *this;
+}
+
+TcpListener::~TcpListener() {
+  close();
+}
+
+void TcpListener::close() {
+  io_.reset();
+  if (fd_ >= 0) ::close(std::exchange(fd_, -1));
+  if (spare_fd_ >= 0) ::close(std::exchange(spare_fd_, -1));
+}
+
+TcpListener::Shed TcpListener::shed_one() {
+  if (spare_fd_ < 0) spare_fd_ = open_spare();  // descriptors may have been freed since
+  if (spare_fd_ < 0) return Shed::no_spare;
+  ::close(std::exchange(spare_fd_, -1));
+  int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+  if (c >= 0) {
+    ::close(c);
+    ++shed_;
+  }
+  spare_fd_ = open_spare();
+  return c >= 0 ? Shed::shed : Shed::none_pending;
+}
+
+AcceptOp::AcceptOp(TcpListener& listener)
+    : IoAwaitable(listener.io_.get(), Direction::read), listener_(&listener) {}
+
+bool AcceptOp::perform() {
+  for (;;) {
+    sockaddr_storage ss{};
+    socklen_t len = sizeof ss;
+    int fd =
+        ::accept4(io_->fd(), reinterpret_cast<sockaddr*>(&ss), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd >= 0) {
+      fd_ = fd;
+      peer_ = SocketAddress::from_sockaddr(reinterpret_cast<sockaddr*>(&ss), len);
+      return true;
+    }
+    switch (errno) {
+      case EINTR:
+      case ECONNABORTED:  // the client gave up while queued: take the next one
+        continue;
+      case EAGAIN:
+        io_->clear_ready(Direction::read);
+        return false;
+      case EMFILE:
+      case ENFILE: {
+        int err = errno;
+        switch (listener_->shed_one()) {
+          case TcpListener::Shed::shed:
+            continue;
+          case TcpListener::Shed::none_pending:
+            io_->clear_ready(Direction::read);
+            return false;
+          case TcpListener::Shed::no_spare:
+            error_ = errno_code(err);
+            return true;
+        }
+        return true;
+      }
+      default:
+        error_ = errno_code(errno);
+        return true;
+    }
+  }
+}
+
+Result<Accepted> AcceptOp::await_resume() {
+  if (error_) return error_;
+  return Accepted{TcpStream(io_->loop(), fd_), peer_};
+}
+
+}  // namespace muxio
