@@ -1,0 +1,289 @@
+// TCP streams and listeners on every backend: echo, connect errors and timeouts, backpressure,
+// sendfile, cancellation, IPv6, and the select backend's descriptor limit.
+#include <fcntl.h>
+#include <sys/resource.h>
+
+#include <numeric>
+#include <random>
+
+#include "test_support.hpp"
+
+namespace muxio {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::vector<std::byte> random_bytes(std::size_t n, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::vector<std::byte> v(n);
+  for (auto& b : v)
+    b = static_cast<std::byte>(rng());
+  return v;
+}
+
+// Reads exactly n bytes or fails.
+Task<Result<std::vector<std::byte>>> read_exactly(TcpStream& s, std::size_t n) {
+  std::vector<std::byte> out(n);
+  std::size_t got = 0;
+  while (got < n) {
+    auto r = co_await s.recv(std::span(out).subspan(got));
+    if (!r) co_return r.error();
+    if (*r == 0) co_return errno_code(ECONNRESET);
+    got += *r;
+  }
+  co_return out;
+}
+
+Task<void> echo_once(TcpListener& listener) {
+  auto a = co_await listener.accept();
+  EXPECT_TRUE(a.ok()) << a.error().message();
+  if (!a) co_return;
+  std::array<std::byte, 4096> buf;
+  for (;;) {
+    auto n = co_await a->stream.recv(buf);
+    if (!n || *n == 0) co_return;
+    if (co_await a->stream.send_all(std::span(buf.data(), *n))) co_return;
+  }
+}
+
+class Tcp : public ::testing::TestWithParam<std::string> {
+ protected:
+  EventLoop loop{GetParam()};
+};
+
+TEST_P(Tcp, EchoesAMegabyteByteExact) {
+  TcpListener listener = test::listen_local(loop);
+  auto addr = *listener.local_address();
+  loop.spawn(echo_once(listener));
+  auto client = [&]() -> Task<void> {
+    auto s = co_await TcpStream::connect(loop, addr);
+    EXPECT_TRUE(s.ok()) << s.error().message();
+    if (!s) co_return;
+    auto data = random_bytes(1 << 20, 1);
+    // Send and receive concurrently, or both sides' buffers fill and everyone waits.
+    auto sender = loop.spawn([](TcpStream& s, std::span<const std::byte> d) -> Task<void> {
+      EXPECT_FALSE(co_await s.send_all(d));
+    }(*s, data));
+    auto back = co_await read_exactly(*s, data.size());
+    EXPECT_FALSE(co_await sender.join());
+    EXPECT_TRUE(back.ok());
+    if (back) {
+      EXPECT_TRUE(*back == data);
+    }
+    EXPECT_FALSE(s->shutdown_write());
+    std::array<std::byte, 8> tail;
+    auto eof = co_await s->recv(tail);
+    EXPECT_TRUE(eof.ok() && *eof == 0) << "server closes after our FIN";
+  };
+  loop.run_until_complete(client());
+}
+
+TEST_P(Tcp, ConnectToAClosedPortFails) {
+  SocketAddress addr;
+  {
+    TcpListener l = test::listen_local(loop);
+    addr = *l.local_address();
+  }
+  auto r = loop.run_until_complete(TcpStream::connect(loop, addr));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error(), std::errc::connection_refused);
+}
+
+TEST_P(Tcp, ConnectTimesOutWhenTheBacklogIsFull) {
+  TcpListener listener = test::listen_local(loop, {.backlog = 0});
+  auto addr = *listener.local_address();
+  // Never accepted: once the queue is full the kernel drops further SYNs and connect hangs.
+  auto main = [&]() -> Task<bool> {
+    std::vector<TcpStream> held;
+    for (int i = 0; i < 16; ++i) {
+      auto r = co_await with_timeout(200ms, TcpStream::connect(loop, addr));
+      if (!r) co_return r.error() == Error::timed_out;
+      held.push_back(std::move(*r));
+    }
+    co_return false;
+  };
+  EXPECT_TRUE(loop.run_until_complete(main())) << "no connect ever timed out";
+}
+
+TEST_P(Tcp, ASlowReaderSuspendsTheWriterInsteadOfGrowingMemory) {
+  TcpListener listener = test::listen_local(loop);
+  auto addr = *listener.local_address();
+  std::size_t written = 0;
+  bool writer_done = false;
+  const std::size_t chunk = 1 << 20;
+  const std::size_t total = 64 * chunk;
+  auto writer = [&]() -> Task<void> {
+    auto a = co_await listener.accept();
+    if (!a) co_return;
+    auto buf = random_bytes(chunk, 2);
+    while (written < total) {
+      if (co_await a->stream.send_all(buf)) co_return;
+      written += chunk;
+    }
+    writer_done = true;
+  };
+  auto main = [&]() -> Task<void> {
+    auto s = co_await TcpStream::connect(loop, addr);
+    if (!s) co_return;
+    auto w = loop.spawn(writer());
+    co_await sleep_for(200ms);  // the client reads nothing
+    EXPECT_FALSE(writer_done);
+    EXPECT_LT(written, 16 * chunk) << "the writer ran ahead of what the kernel could hold";
+    std::vector<std::byte> buf(1 << 16);
+    std::size_t read = 0;
+    while (read < total) {
+      auto n = co_await s->recv(buf);
+      if (!n || *n == 0) break;
+      read += *n;
+    }
+    EXPECT_EQ(read, total);
+    (void)co_await w.join();
+    EXPECT_TRUE(writer_done);
+  };
+  loop.run_until_complete(main());
+}
+
+TEST_P(Tcp, SendfileSendsAFileWithoutCopies) {
+  char path[] = "/tmp/muxio-sendfile-XXXXXX";
+  int file = ::mkstemp(path);
+  ASSERT_GE(file, 0);
+  ::unlink(path);
+  auto data = random_bytes(3 * 1024 * 1024 + 17, 3);
+  ASSERT_EQ(::write(file, data.data(), data.size()), static_cast<ssize_t>(data.size()));
+  TcpListener listener = test::listen_local(loop);
+  auto addr = *listener.local_address();
+  auto server = [&]() -> Task<void> {
+    auto a = co_await listener.accept();
+    if (!a) co_return;
+    auto sent = co_await a->stream.sendfile(file, 100, data.size());  // from offset 100
+    EXPECT_TRUE(sent.ok());
+    if (sent) {
+      EXPECT_EQ(*sent, data.size() - 100) << "short only at the end of the file";
+    }
+  };
+  auto main = [&]() -> Task<void> {
+    auto s = co_await TcpStream::connect(loop, addr);
+    if (!s) co_return;
+    auto srv = loop.spawn(server());
+    auto got = co_await read_exactly(*s, data.size() - 100);
+    EXPECT_TRUE(got.ok());
+    if (got) {
+      EXPECT_TRUE(std::equal(got->begin(), got->end(), data.begin() + 100));
+    }
+    (void)co_await srv.join();
+  };
+  loop.run_until_complete(main());
+  ::close(file);
+}
+
+TEST_P(Tcp, CancellingAPendingReadLeavesTheStreamUsable) {
+  TcpListener listener = test::listen_local(loop);
+  auto addr = *listener.local_address();
+  auto main = [&]() -> Task<void> {
+    auto s = co_await TcpStream::connect(loop, addr);
+    auto peer = co_await listener.accept();
+    if (!s || !peer) co_return;
+    std::array<std::byte, 16> buf;
+    auto reader = loop.spawn([](TcpStream& s, std::span<std::byte> b) -> Task<void> {
+      auto r = co_await s.recv(b);
+      EXPECT_FALSE(r.ok());
+      EXPECT_EQ(r.error(), Error::cancelled);
+    }(*s, buf));
+    co_await sleep_for(5ms);
+    reader.cancel();
+    (void)co_await reader.join();
+    EXPECT_FALSE(co_await peer->stream.send_all(std::string_view("hi")));
+    auto n = co_await s->recv(buf);
+    EXPECT_TRUE(n.ok() && *n == 2);
+  };
+  loop.run_until_complete(main());
+}
+
+TEST_P(Tcp, ClosingAStreamCompletesItsWaitingOperation) {
+  TcpListener listener = test::listen_local(loop);
+  auto addr = *listener.local_address();
+  auto main = [&]() -> Task<void> {
+    auto s = co_await TcpStream::connect(loop, addr);
+    if (!s) co_return;
+    std::array<std::byte, 16> buf;
+    auto reader = loop.spawn([](TcpStream& s, std::span<std::byte> b) -> Task<void> {
+      auto r = co_await s.recv(b);
+      EXPECT_EQ(r.error(), std::errc::operation_canceled);
+    }(*s, buf));
+    co_await sleep_for(5ms);
+    s->close();
+    (void)co_await reader.join();
+    auto after = co_await s->recv(buf);
+    EXPECT_EQ(after.error(), std::errc::bad_file_descriptor);
+  };
+  loop.run_until_complete(main());
+}
+
+TEST_P(Tcp, Ipv6Loopback) {
+  auto addr = SocketAddress::parse("[::1]:0");
+  auto l = TcpListener::bind(loop, *addr);
+  if (!l) GTEST_SKIP() << "no IPv6 here: " << l.error().message();
+  auto bound = *l->local_address();
+  loop.spawn(echo_once(*l));
+  auto main = [&]() -> Task<void> {
+    auto s = co_await TcpStream::connect(loop, bound);
+    EXPECT_TRUE(s.ok());
+    if (!s) co_return;
+    EXPECT_TRUE(s->peer_address()->is_v6());
+    EXPECT_FALSE(co_await s->send_all(std::string_view("ping6")));
+    auto back = co_await read_exactly(*s, 5);
+    EXPECT_TRUE(back.ok());
+  };
+  loop.run_until_complete(main());
+}
+
+TEST_P(Tcp, StreamInterfaceWorksPolymorphically) {
+  TcpListener listener = test::listen_local(loop);
+  auto addr = *listener.local_address();
+  loop.spawn(echo_once(listener));
+  auto main = [&]() -> Task<void> {
+    auto s = co_await TcpStream::connect(loop, addr);
+    if (!s) co_return;
+    Stream& stream = *s;
+    EXPECT_FALSE(co_await stream.write_all(test::bytes_of("abc")));
+    std::array<std::byte, 3> buf;
+    std::size_t got = 0;
+    while (got < 3) {
+      auto n = co_await stream.read_some(std::span(buf).subspan(got));
+      if (!n || *n == 0) break;
+      got += *n;
+    }
+    EXPECT_EQ(got, 3u);
+    EXPECT_FALSE(co_await stream.shutdown());
+  };
+  loop.run_until_complete(main());
+}
+
+TEST_P(Tcp, DescriptorsSelectCannotWatchFailCleanly) {
+  rlimit rl{};
+  ::getrlimit(RLIMIT_NOFILE, &rl);
+  if (rl.rlim_cur <= FD_SETSIZE + 10) GTEST_SKIP() << "RLIMIT_NOFILE too low";
+  test::SocketPair p;
+  int high = ::fcntl(p.fd[0], F_DUPFD_CLOEXEC, FD_SETSIZE + 3);
+  ASSERT_GE(high, FD_SETSIZE);
+  auto main = [&]() -> Task<Result<std::size_t>> {
+    TcpStream s(loop, high);
+    std::array<std::byte, 4> buf;
+    co_return co_await s.recv(buf);  // nothing to read: must wait, and select cannot
+  };
+  if (GetParam() == "select") {
+    auto r = loop.run_until_complete(main());
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error(), Error::fd_too_large_for_select);
+  } else {
+    ASSERT_EQ(::write(p.fd[1], "abcd", 4), 4);
+    auto r = loop.run_until_complete(main());
+    EXPECT_TRUE(r.ok() && *r == 4);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, Tcp, ::testing::ValuesIn(test::all_backends()),
+                         test::backend_test_name);
+
+}  // namespace
+}  // namespace muxio
