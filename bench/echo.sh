@@ -7,7 +7,9 @@
 # Environment: SECONDS (per load, default 5), BIN_DIR (default build/bin; when left at the
 # default, missing binaries are built with `make build`), PORT_BASE (default 17400), LOADS
 # (default "1x64 100x64 1000x64 100x16384", CONNECTIONSxBYTES), CONNECT_TIMEOUT (default 10),
-# LOAD_THREADS (default 1; echo-load threads, pinned to cpus 1..LOAD_THREADS).
+# LOAD_THREADS (default 1; echo-load threads, pinned to cpus 1..LOAD_THREADS), ROUNDS (default 3:
+# every server runs every load ROUNDS times, servers interleaved, and the table shows medians),
+# ONLY (a regex of server names to run, e.g. 'epoll').
 #
 # Reading the table: one ping-pong message costs the load generator a send and a recv, about
 # what it costs the cheapest server, so with one load thread raw-epoll-echo and echo-load are
@@ -28,6 +30,8 @@ PORT_BASE=${PORT_BASE:-17400}
 LOADS=${LOADS:-"1x64 100x64 1000x64 100x16384"}
 CONNECT_TIMEOUT=${CONNECT_TIMEOUT:-10}
 LOAD_THREADS=${LOAD_THREADS:-1}
+ROUNDS=${ROUNDS:-3}
+ONLY=${ONLY:-} # an extended regex: run only the servers whose name matches
 PY=/usr/bin/python3 # not a pyenv shim: the system interpreter is always there on Debian
 
 # name | binary | arguments before --listen
@@ -151,15 +155,30 @@ start_server() {
   return 1
 }
 
+# CPU ticks (user + system) the server has used so far. srv_pid is `timeout`; the server is its
+# child.
+server_cpu_ticks() {
+  local pid
+  pid=$(pgrep -P "$srv_pid" | head -n 1 || true)
+  [ -n "$pid" ] || pid=$srv_pid
+  awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$pid/stat" 2>/dev/null || echo 0
+}
+
 # run_load NAME LOAD ; appends one JSON line to $results.
 run_load() {
   local name=$1 load=$2
-  local conns=${load%x*} size=${load#*x} out rc=0
+  local conns=${load%x*} size=${load#*x} out rc=0 ticks_before ticks_after
+  ticks_before=$(server_cpu_ticks)
   out=$(timeout "$load_budget" "${load_pin[@]}" "$BIN_DIR/echo-load" \
     --connect "127.0.0.1:$port" --connections "$conns" --size "$size" \
     --seconds "$duration" --connect-timeout "$CONNECT_TIMEOUT" --threads "$LOAD_THREADS" \
     --json 2>>"$tmp/load.log") || rc=$?
+  ticks_after=$(server_cpu_ticks)
+  local cpu_s
+  cpu_s=$(awk -v a="$ticks_before" -v b="$ticks_after" -v hz="$(getconf CLK_TCK)" \
+    'BEGIN { printf "%.3f", (b - a) / hz }')
   local head="{\"date\":\"$stamp\",\"server\":\"$name\",\"load\":\"$load\",\"exit\":$rc"
+  head="$head,\"round\":$round,\"server_cpu_s\":$cpu_s"
   if [[ $out == \{* ]]; then
     echo "$head,${out#\{}" >>"$results"
     log "$name $load: $out"
@@ -170,17 +189,20 @@ run_load() {
 }
 
 skipped=()
+for round in $(seq "$ROUNDS"); do
+log "round $round of $ROUNDS"
 for entry in "${SERVERS[@]}"; do
   IFS='|' read -r name bin args <<<"$entry"
+  if [ -n "$ONLY" ] && ! [[ $name =~ $ONLY ]]; then continue; fi
   if ! [ -x "$BIN_DIR/$bin" ]; then
     log "skip $name: $BIN_DIR/$bin not built"
-    skipped+=("$name (not built)")
+    [ "$round" -gt 1 ] || skipped+=("$name (not built)")
     continue
   fi
   # shellcheck disable=SC2086 # $args is a short list of words on purpose
   if ! start_server "$tmp/$name.log" "$bin" $args; then
     log "skip $name: did not start: $start_error"
-    skipped+=("$name (did not start)")
+    [ "$round" -gt 1 ] || skipped+=("$name (did not start)")
     continue
   fi
   log "$name listening on 127.0.0.1:$port"
@@ -199,6 +221,7 @@ for entry in "${SERVERS[@]}"; do
   done
   stop_server
 done
+done
 
 log "raw results: $results"
 
@@ -213,10 +236,20 @@ import sys
 
 path, baseline, seconds, cpu, kernel, pinning, loads, skipped, loadavg, load_threads = sys.argv[1:11]
 loads = loads.split()
-rows = {}  # server -> load -> result, in run order
+runs = {}  # server -> load -> [results of every round], in run order
 for line in open(path):
     r = json.loads(line)
-    rows.setdefault(r["server"], {})[r["load"]] = r
+    runs.setdefault(r["server"], {}).setdefault(r["load"], []).append(r)
+
+
+def median_run(results):
+    """The round with the median msgs/s; a failed round counts as the lowest."""
+    ordered = sorted(results, key=lambda r: -1 if r.get("failed") else r["msgs_per_sec"])
+    return ordered[len(ordered) // 2]
+
+
+rows = {s: {l: median_run(rs) for l, rs in loads_.items()} for s, loads_ in runs.items()}
+rounds = max((len(rs) for ls in runs.values() for rs in ls.values()), default=0)
 
 
 def rate(r):
@@ -243,7 +276,8 @@ def label(load):
     return f"{conns} conn x {size} B"
 
 
-print(f"Echo ping-pong, msgs/s (ratio to {baseline}), {seconds} s per load")
+print(f"Echo ping-pong, msgs/s (ratio to {baseline}), {seconds} s per load, "
+      f"median of {rounds} round(s)")
 print()
 print(f"- CPU: {cpu}; kernel {kernel}; {pinning}; single-threaded servers; "
       f"{load_threads} echo-load thread(s)")
@@ -256,5 +290,28 @@ print("|---|" + "---:|" * len(loads))
 base = rows.get(baseline, {})
 for server, results in rows.items():
     cells = [cell(results.get(l), rate(base.get(l))) for l in loads]
+    print(f"| {server} | " + " | ".join(cells) + " |")
+
+
+def efficiency(r):
+    """Messages per second of server CPU (user + system): what the server pays per message.
+    With one load thread the load generator, not the server, caps msgs/s; this does not."""
+    if rate(r) is None or not r.get("server_cpu_s"):
+        return None
+    return r["messages"] / r["server_cpu_s"]
+
+
+print()
+print(f"Server efficiency, messages per server CPU-second (ratio to {baseline}; higher is better;")
+print("the connect and drain phases are charged too, equally for every server)")
+print()
+print("| server | " + " | ".join(label(l) for l in loads) + " |")
+print("|---|" + "---:|" * len(loads))
+for server, results in rows.items():
+    cells = []
+    for l in loads:
+        value, b = efficiency(results.get(l)), efficiency(base.get(l))
+        cells.append("n/a" if value is None else
+                     f"{value:.0f}" + (f" ({value / b:.2f}x)" if b else ""))
     print(f"| {server} | " + " | ".join(cells) + " |")
 EOF

@@ -7,9 +7,10 @@ packages=(
   build-essential cmake ninja-build pkg-config git
   clang clang-format
   libgtest-dev libgmock-dev libbenchmark-dev
-  libfmt-dev libcli11-dev
+  libfmt-dev libcli11-dev libspdlog-dev libtomlplusplus-dev
+  libsodium-dev libcrypt-dev libssl-dev
   libuv1-dev libevent-dev
-  python3
+  python3 python3-pytest curl lftp
 )
 
 missing=()

@@ -83,6 +83,9 @@ class EventLoop {
   // it. A task still running when the loop is destroyed is destroyed with it.
   TaskHandle spawn(Task<void> task);
   std::size_t task_count() const { return tasks_.size(); }
+  // Cancels every task spawned on this loop (a graceful shutdown then runs the loop until
+  // task_count() is 0 or a deadline passes).
+  void cancel_all();
 
   // Schedules a suspended coroutine to resume in phase 4 of this or the next iteration.
   void resume_soon(std::coroutine_handle<> h) { ready_.push_back(Job{h, {}}); }

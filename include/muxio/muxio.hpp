@@ -1,6 +1,7 @@
 // The whole public API of muxio in one include.
 #pragma once
 
+#include "muxio/async_mutex.hpp"
 #include "muxio/event_loop.hpp"
 #include "muxio/events.hpp"
 #include "muxio/io_handle.hpp"

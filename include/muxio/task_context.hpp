@@ -31,17 +31,20 @@ struct TaskContext {
   EventLoop* loop = nullptr;
   bool cancel_requested = false;
   int expired_timeouts = 0;        // active with_timeout scopes whose deadline passed
+  int shield_depth = 0;            // inside shielded(): cancellation waits until it is left
   Cancellable* pending = nullptr;  // the operation the task is suspended in, if any
 
   // Why operations of this task must fail now, or no error.
   std::error_code stop_reason() const {
+    if (shield_depth > 0) return {};
     if (cancel_requested) return make_error_code(Error::cancelled);
     if (expired_timeouts > 0) return make_error_code(Error::timed_out);
     return {};
   }
 
-  // Interrupts the pending operation, if any, with `reason`.
+  // Interrupts the pending operation, if any, with `reason` (not while shielded).
   void interrupt(std::error_code reason) {
+    if (shield_depth > 0) return;
     if (Cancellable* op = pending) {
       pending = nullptr;
       op->interrupt(reason);

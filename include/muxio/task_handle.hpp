@@ -31,7 +31,8 @@ struct SpawnedTask {
 };
 
 struct JoinAwaiter final : Cancellable {
-  explicit JoinAwaiter(std::shared_ptr<SpawnedTask> t) : task(std::move(t)) {}
+  JoinAwaiter(std::shared_ptr<SpawnedTask> t, bool shielded)
+      : task(std::move(t)), shielded(shielded) {}
   JoinAwaiter(const JoinAwaiter&) = delete;
   JoinAwaiter& operator=(const JoinAwaiter&) = delete;
   ~JoinAwaiter();
@@ -39,16 +40,17 @@ struct JoinAwaiter final : Cancellable {
   std::shared_ptr<SpawnedTask> task;
   TaskContext* ctx = nullptr;
   std::coroutine_handle<> waiting;
+  bool shielded = false;  // the joiner's cancellation does not end the wait
   std::error_code result;
 
-  bool await_ready() const noexcept { return task->done; }
+  bool await_ready() const noexcept { return !task || task->done; }
   template <class P>
   bool await_suspend(std::coroutine_handle<P> h) {
     ctx = context_of(h);
-    if ((result = ctx->stop_reason())) return false;
+    if (!shielded && (result = ctx->stop_reason())) return false;
     waiting = h;
     task->joiners.push_back(this);
-    ctx->pending = this;
+    if (!shielded) ctx->pending = this;
     return true;
   }
   // The joined task's exception is rethrown here; an error means the *joiner* was cancelled.
@@ -72,7 +74,10 @@ class TaskHandle {
     if (task_ && !task_->done) task_->context.cancel();
   }
   // co_await handle.join(): waits for the end of the task; rethrows an exception it ended with.
-  detail::JoinAwaiter join() const { return detail::JoinAwaiter(task_); }
+  detail::JoinAwaiter join() const { return detail::JoinAwaiter(task_, false); }
+  // co_await handle.finish(): waits for the end of the task even if the waiting task is cancelled
+  // meanwhile — for owners that must outlive what they spawned. Rethrows like join().
+  detail::JoinAwaiter finish() const { return detail::JoinAwaiter(task_, true); }
   void rethrow_if_failed() const {
     if (task_ && task_->error) std::rethrow_exception(task_->error);
   }

@@ -83,7 +83,18 @@ class OffloadAwaiter {
 // co_await offload([&] { return expensive(); }) — runs on the loop's pool, resumes on the loop.
 template <class F>
 OffloadAwaiter<std::decay_t<F>> offload(F&& fn) {
+  // g++ 12 destroys a lambda temporary written inside a co_await expression one time too many
+  // when its captures have destructors (a string captured by value is freed twice). Capture by
+  // reference — the coroutine frame keeps the referenced locals alive while fn runs.
+  static_assert(std::is_trivially_destructible_v<std::decay_t<F>>,
+                "capture by reference in offload(): see the comment above");
   return OffloadAwaiter<std::decay_t<F>>(std::forward<F>(fn));
+}
+
+// offload as a Task, for composing with shielded() or with_timeout().
+template <class F>
+Task<std::invoke_result_t<std::decay_t<F>&>> offload_task(F fn) {
+  co_return co_await offload(std::move(fn));
 }
 
 }  // namespace muxio

@@ -24,6 +24,21 @@ inline CurrentContext current_context() {
   return {};
 }
 
+// co_await shielded(task): runs task to its end even if the calling task is cancelled or its
+// timeout expires meanwhile; the cancellation takes effect at the first operation after it. For
+// short clean-up work that must happen (a final reply, removing a temporary file). Keep it
+// bounded: a shielded operation cannot be interrupted.
+template <class T>
+Task<T> shielded(Task<T> inner) {
+  TaskContext* ctx = co_await current_context();
+  ++ctx->shield_depth;
+  struct Unshield {
+    TaskContext* ctx;
+    ~Unshield() { --ctx->shield_depth; }
+  } unshield{ctx};
+  co_return co_await std::move(inner);
+}
+
 // co_await sleep_for(d): suspends the task for d; returns Error::cancelled or Error::timed_out if
 // the task is cancelled or its timeout expires first. sleep_for(0) yields to the next iteration.
 class SleepAwaiter final : public Cancellable {

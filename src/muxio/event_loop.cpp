@@ -215,7 +215,7 @@ void EventLoop::run_once(Duration max_wait) {
 
 void EventLoop::dispatch_io(Duration max_wait) {
   Duration timeout = Duration(-1);
-  if (!ready_.empty() || stop_requested()) {
+  if (!ready_.empty()) {
     timeout = Duration::zero();
   } else if (!timers_.empty()) {
     timeout = std::max(Duration::zero(), timers_.next_deadline() - Clock::now());
@@ -327,6 +327,14 @@ void EventLoop::task_finished(detail::SpawnedTask* task) {
   // Dropping `keep` may destroy the frame; we run inside its final suspend, which allows that.
 }
 
+void EventLoop::cancel_all() {
+  std::vector<detail::SpawnedTask*> running;
+  for (auto& [raw, task] : tasks_)
+    running.push_back(raw);
+  for (auto* task : running)
+    task->context.cancel();
+}
+
 void detail::SpawnedTask::on_done(void* self) {
   auto* task = static_cast<SpawnedTask*>(self);
   task->loop->task_finished(task);
@@ -337,7 +345,7 @@ detail::JoinAwaiter::~JoinAwaiter() {
 }
 
 std::error_code detail::JoinAwaiter::await_resume() {
-  if (result) return result;
+  if (result || !task) return result;
   if (task->error) std::rethrow_exception(task->error);
   return {};
 }

@@ -1,0 +1,87 @@
+#include "ftpd/config.hpp"
+
+#include <toml++/toml.h>
+#include <charconv>
+
+namespace muxio::ftpd {
+namespace {
+
+template <class T>
+void read(const toml::table& t, std::string_view key, T& out) {
+  if (auto v = t[key].value<T>()) out = *v;
+}
+
+void read_seconds(const toml::table& t, std::string_view key, std::chrono::seconds& out) {
+  if (auto v = t[key].value<std::int64_t>()) out = std::chrono::seconds(*v);
+}
+
+}  // namespace
+
+bool parse_port_range(std::string_view s, std::uint16_t& low, std::uint16_t& high) {
+  auto dash = s.find('-');
+  if (dash == std::string_view::npos) return false;
+  unsigned a = 0;
+  unsigned b = 0;
+  auto l = s.substr(0, dash);
+  auto h = s.substr(dash + 1);
+  auto [pa, ea] = std::from_chars(l.data(), l.data() + l.size(), a);
+  auto [pb, eb] = std::from_chars(h.data(), h.data() + h.size(), b);
+  if (ea != std::errc() || eb != std::errc() || pa != l.data() + l.size() ||
+      pb != h.data() + h.size() || a == 0 || b > 65535 || a > b) {
+    return false;
+  }
+  low = static_cast<std::uint16_t>(a);
+  high = static_cast<std::uint16_t>(b);
+  return true;
+}
+
+std::error_code load_config_file(const std::string& path, ServerConfig& cfg, std::string* error) {
+  toml::table t;
+  try {
+    t = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    *error = path + ": " + std::string(e.description());
+    return errno_code(EINVAL);
+  }
+  if (auto* arr = t["listen"].as_array()) {
+    cfg.listen.clear();
+    for (auto& v : *arr) {
+      if (auto s = v.value<std::string>()) cfg.listen.push_back(*s);
+    }
+  } else if (auto s = t["listen"].value<std::string>()) {
+    cfg.listen = {*s};
+  }
+  read(t, "root", cfg.root);
+  read(t, "users_file", cfg.users_file);
+  read(t, "anonymous", cfg.anonymous);
+  read(t, "anonymous_root", cfg.anonymous_root);
+  if (auto s = t["anonymous_permissions"].value<std::string>()) {
+    auto p = parse_permissions(*s);
+    if (!p) {
+      *error = path + ": anonymous_permissions: unknown letters in '" + *s + "'";
+      return errno_code(EINVAL);
+    }
+    cfg.anonymous_permissions = *p;
+  }
+  if (auto s = t["passive_ports"].value<std::string>()) {
+    if (!parse_port_range(*s, cfg.passive_low, cfg.passive_high)) {
+      *error = path + ": passive_ports must be LOW-HIGH, e.g. \"50000-50100\"";
+      return errno_code(EINVAL);
+    }
+  }
+  read(t, "io", cfg.io);
+  if (auto v = t["threads"].value<std::int64_t>()) cfg.threads = static_cast<unsigned>(*v);
+  read_seconds(t, "idle_timeout", cfg.idle_timeout);
+  read_seconds(t, "login_timeout", cfg.login_timeout);
+  read_seconds(t, "data_timeout", cfg.data_timeout);
+  if (auto v = t["max_command_line"].value<std::int64_t>()) {
+    cfg.max_command_line = static_cast<std::size_t>(*v);
+  }
+  read(t, "fsync_uploads", cfg.fsync_uploads);
+  read(t, "banner", cfg.banner);
+  read(t, "xferlog", cfg.xferlog);
+  read(t, "log_level", cfg.log_level);
+  return {};
+}
+
+}  // namespace muxio::ftpd

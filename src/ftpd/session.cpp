@@ -1,0 +1,211 @@
+// The session's control loop: greeting, reading command lines, dispatching, replying.
+#include "ftpd/session.hpp"
+
+#include <algorithm>
+#include <array>
+
+#include "ftp/reply.hpp"
+#include "ftp/vpath.hpp"
+
+namespace muxio::ftpd {
+
+namespace {
+Duration seconds(std::chrono::seconds s) {
+  return std::chrono::duration_cast<Duration>(s);
+}
+}  // namespace
+
+Session::Session(EventLoop& loop, ServerContext& server, TcpStream control, SocketAddress peer)
+    : loop_(loop),
+      server_(server),
+      control_(std::move(control)),
+      peer_(peer),
+      id_(server.next_session_id.fetch_add(1)),
+      reader_(server.config.max_command_line),
+      data_(loop, server.config, *control_.local_address(), peer,
+            [this](const std::string& m) { server_.log->warn("[{}] {}", id_, m); }) {
+  server_.sessions_open.fetch_add(1);
+}
+
+Session::~Session() {
+  server_.sessions_open.fetch_sub(1);
+}
+
+void Session::log(const std::string& message) const {
+  server_.log->info("[{}] {} {}: {}", id_, peer_.to_string(), user_name_.empty() ? "-" : user_name_,
+                    message);
+}
+
+Task<void> Session::run() {
+  log("connected");
+  co_await reply(220, server_.config.banner);
+  while (!quitting_) {
+    auto line = co_await read_command_line();
+    if (!line) break;
+    co_await dispatch(*line);
+  }
+  if (transfer_ && !transfer_.done()) {
+    transfer_.cancel();
+    (void)co_await transfer_.finish();
+  }
+  log("disconnected");
+}
+
+Task<std::optional<std::string>> Session::read_command_line() {
+  std::array<std::byte, 4096> buf;
+  for (;;) {
+    std::string line;
+    switch (reader_.next(&line)) {
+      case ftp::LineReader::Status::line:
+        co_return line;
+      case ftp::LineReader::Status::too_long:
+        co_await reply(500, "Command line too long.");
+        continue;
+      case ftp::LineReader::Status::need_more:
+        break;
+    }
+    auto timeout = seconds(logged_in_ ? server_.config.idle_timeout : server_.config.login_timeout);
+    auto n = co_await with_timeout(timeout, control_.read_some(buf));
+    if (!n && n.error() == Error::timed_out) {
+      if (transfer_ && !transfer_.done()) continue;  // the control connection idles meanwhile
+      log("idle timeout");
+      co_await reply(421, "Timeout: closing control connection.");
+      co_return std::nullopt;
+    }
+    if (!n || *n == 0) co_return std::nullopt;
+    reader_.feed(std::string_view(reinterpret_cast<const char*>(buf.data()), *n));
+  }
+}
+
+Task<void> Session::reply(int code, std::string_view text) {
+  std::string wire = ftp::format_reply(code, text);
+  auto guard = co_await reply_mutex_.lock();
+  if (!guard) co_return;
+  (void)co_await control_.send_all(wire);
+}
+
+Task<void> Session::reply_lines(int code, std::string_view first,
+                                const std::vector<std::string>& body, std::string_view last) {
+  std::string wire = ftp::format_multiline(code, first, body, last);
+  auto guard = co_await reply_mutex_.lock();
+  if (!guard) co_return;
+  (void)co_await control_.send_all(wire);
+}
+
+Task<void> Session::reply_error(std::error_code ec) {
+  int code = 550;
+  const char* text = "Requested action not taken.";
+  switch (static_cast<std::errc>(ec.value())) {
+    case std::errc::no_such_file_or_directory:
+      text = "No such file or directory.";
+      break;
+    case std::errc::permission_denied:
+    case std::errc::operation_not_permitted:
+      text = "Permission denied.";
+      break;
+    case std::errc::file_exists:
+      text = "File exists.";
+      break;
+    case std::errc::directory_not_empty:
+      text = "Directory not empty.";
+      break;
+    case std::errc::is_a_directory:
+      text = "Is a directory.";
+      break;
+    case std::errc::not_a_directory:
+      text = "Not a directory.";
+      break;
+    case std::errc::filename_too_long:
+    case std::errc::invalid_argument:
+      code = 553;
+      text = "File name not allowed.";
+      break;
+    case std::errc::no_space_on_device:
+      code = 452;
+      text = "Insufficient storage space.";
+      break;
+    default:
+      code = 451;
+      text = "Local error in processing.";
+      break;
+  }
+  if (ec.category() != std::system_category()) code = 451;
+  co_await reply(code, text);
+}
+
+Task<std::optional<std::string>> Session::resolve(const std::string& arg) {
+  auto path = ftp::resolve_vpath(cwd_, arg);
+  if (!path) {
+    co_await reply(553, "File name not allowed.");
+    co_return std::nullopt;
+  }
+  co_return std::move(*path);
+}
+
+Task<bool> Session::require(Permissions p) {
+  if (allowed(p)) co_return true;
+  co_await reply(550, "Permission denied.");
+  co_return false;
+}
+
+const Session::CommandSpec* Session::find_command(std::string_view verb) {
+  // verb, handler, needs login, may run during a transfer
+  static const CommandSpec kCommands[] = {
+      {"USER", &Session::cmd_user, false, false}, {"PASS", &Session::cmd_pass, false, false},
+      {"QUIT", &Session::cmd_quit, false, true},  {"NOOP", &Session::cmd_noop, false, true},
+      {"SYST", &Session::cmd_syst, false, false}, {"FEAT", &Session::cmd_feat, false, false},
+      {"OPTS", &Session::cmd_opts, false, false}, {"HELP", &Session::cmd_help, false, false},
+      {"STAT", &Session::cmd_stat, false, true},  {"ABOR", &Session::cmd_abor, true, true},
+      {"TYPE", &Session::cmd_type, true, false},  {"MODE", &Session::cmd_mode, true, false},
+      {"STRU", &Session::cmd_stru, true, false},  {"ALLO", &Session::cmd_allo, true, false},
+      {"REST", &Session::cmd_rest, true, false},  {"PASV", &Session::cmd_pasv, true, false},
+      {"EPSV", &Session::cmd_epsv, true, false},  {"PORT", &Session::cmd_port, true, false},
+      {"EPRT", &Session::cmd_eprt, true, false},  {"PWD", &Session::cmd_pwd, true, false},
+      {"XPWD", &Session::cmd_pwd, true, false},   {"CWD", &Session::cmd_cwd, true, false},
+      {"XCWD", &Session::cmd_cwd, true, false},   {"CDUP", &Session::cmd_cdup, true, false},
+      {"XCUP", &Session::cmd_cdup, true, false},  {"MKD", &Session::cmd_mkd, true, false},
+      {"XMKD", &Session::cmd_mkd, true, false},   {"RMD", &Session::cmd_rmd, true, false},
+      {"XRMD", &Session::cmd_rmd, true, false},   {"DELE", &Session::cmd_dele, true, false},
+      {"RNFR", &Session::cmd_rnfr, true, false},  {"RNTO", &Session::cmd_rnto, true, false},
+      {"SIZE", &Session::cmd_size, true, false},  {"MDTM", &Session::cmd_mdtm, true, false},
+      {"MFMT", &Session::cmd_mfmt, true, false},  {"MLST", &Session::cmd_mlst, true, false},
+      {"RETR", &Session::cmd_retr, true, false},  {"STOR", &Session::cmd_stor, true, false},
+      {"STOU", &Session::cmd_stou, true, false},  {"APPE", &Session::cmd_appe, true, false},
+      {"LIST", &Session::cmd_list, true, false},  {"NLST", &Session::cmd_nlst, true, false},
+      {"MLSD", &Session::cmd_mlsd, true, false},
+  };
+  for (const auto& c : kCommands) {
+    if (c.verb == verb) return &c;
+  }
+  return nullptr;
+}
+
+Task<void> Session::dispatch(const std::string& raw) {
+  auto parsed = ftp::parse_command(ftp::strip_telnet(raw));
+  if (auto* err = std::get_if<ftp::ParseError>(&parsed)) {
+    if (*err != ftp::ParseError::empty) co_await reply(500, "Syntax error, command unrecognized.");
+    co_return;
+  }
+  auto& cmd = std::get<ftp::Command>(parsed);
+  server_.log->debug("[{}] <- {} {}", id_, cmd.verb, cmd.verb == "PASS" ? "****" : cmd.arg);
+  const CommandSpec* spec = find_command(cmd.verb);
+  if (spec == nullptr) {
+    static constexpr std::string_view kObsolete[] = {"ACCT", "SMNT", "REIN", "SITE",
+                                                     "REST", "XRCP", "XSEN", "MLFL"};
+    bool known =
+        std::find(std::begin(kObsolete), std::end(kObsolete), cmd.verb) != std::end(kObsolete);
+    co_await reply(known ? 502 : 500, known ? "Command not implemented." : "Unknown command.");
+    co_return;
+  }
+  if (spec->needs_login && !logged_in_) {
+    co_await reply(530, "Please login with USER and PASS.");
+    co_return;
+  }
+  if (transfer_ && !transfer_.done() && !spec->during_transfer) {
+    (void)co_await transfer_.finish();  // as if the client had waited for the 226
+  }
+  if (cmd.verb != "RNTO" && cmd.verb != "RNFR") rename_from_.reset();
+  co_await (this->*spec->handler)(cmd.arg);
+}
+
+}  // namespace muxio::ftpd

@@ -1,0 +1,292 @@
+// Access control, session parameters and data-connection set-up.
+#include <charconv>
+#include <filesystem>
+
+#include "ftp/host_port.hpp"
+#include "ftpd/password.hpp"
+#include "ftpd/session.hpp"
+#include "muxio/thread_pool.hpp"
+
+namespace muxio::ftpd {
+
+namespace {
+
+bool is_anonymous_name(std::string_view name) {
+  return name == "anonymous" || name == "ftp";
+}
+
+std::string upper(std::string s) {
+  for (char& c : s)
+    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return s;
+}
+
+}  // namespace
+
+Task<void> Session::cmd_user(const std::string& arg) {
+  if (logged_in_) {
+    co_await reply(530, "Already logged in; reconnect to change user.");
+    co_return;
+  }
+  if (arg.empty()) {
+    co_await reply(501, "USER needs a name.");
+    co_return;
+  }
+  pending_user_ = arg;
+  if (server_.config.anonymous && is_anonymous_name(arg)) {
+    co_await reply(331, "Anonymous login ok, send your e-mail address as password.");
+  } else {
+    co_await reply(331, "Password required for " + arg + ".");
+  }
+}
+
+Task<void> Session::cmd_pass(const std::string& arg) {
+  if (logged_in_) {
+    co_await reply(230, "Already logged in.");
+    co_return;
+  }
+  if (pending_user_.empty()) {
+    co_await reply(503, "Login with USER first.");
+    co_return;
+  }
+  std::string name = std::exchange(pending_user_, {});
+  User anonymous;
+  const User* user = nullptr;
+  bool ok = false;
+  if (server_.config.anonymous && is_anonymous_name(name)) {
+    anonymous.name = name;
+    anonymous.anonymous = true;
+    anonymous.permissions = server_.config.anonymous_permissions;
+    anonymous.home = server_.config.anonymous_root;
+    user = &anonymous;
+    ok = true;
+  } else if ((user = server_.users.find(name)) != nullptr) {
+    if (!user->plain_password.empty()) {
+      ok = constant_time_equal(arg, user->plain_password);
+    } else {
+      const std::string& hash = user->password_hash;
+      ok = co_await offload([&] { return verify_password(arg, hash); });
+    }
+  }
+  if (!ok) {
+    log("login failed for " + name);
+    co_await sleep_for(std::chrono::seconds(1));  // slows guessing down; issue: ban after N
+    co_await reply(530, "Login incorrect.");
+    co_return;
+  }
+  // The user's root: their home, absolute or relative to the server root.
+  std::filesystem::path root = server_.config.root;
+  if (!user->home.empty()) {
+    std::filesystem::path home = user->home;
+    root = home.is_absolute() ? home : root / home;
+  }
+  auto vfs = co_await offload([&] { return Vfs::open_root(root.string()); });
+  if (!vfs) {
+    server_.log->error("[{}] cannot open root of {}: {}", id_, name, vfs.error().message());
+    co_await reply(530, "Login incorrect: home directory unavailable.");
+    co_return;
+  }
+  vfs_ = std::move(*vfs);
+  user_name_ = name;
+  permissions_ = user->permissions;
+  logged_in_ = true;
+  cwd_ = "/";
+  log(std::string("logged in") + (user->anonymous ? " (anonymous)" : ""));
+  co_await reply(230, "Login successful.");
+}
+
+Task<void> Session::cmd_quit(const std::string&) {
+  if (transfer_ && !transfer_.done()) (void)co_await transfer_.finish();
+  quitting_ = true;
+  co_await reply(221, "Goodbye.");
+}
+
+Task<void> Session::cmd_noop(const std::string&) {
+  co_await reply(200, "NOOP ok.");
+}
+
+Task<void> Session::cmd_syst(const std::string&) {
+  co_await reply(215, "UNIX Type: L8");
+}
+
+Task<void> Session::cmd_feat(const std::string&) {
+  // Named, not a braced temporary: g++ 12 miscompiles initializer lists inside coroutines.
+  static const std::vector<std::string> kFeatures = {
+      " EPRT", " EPSV",        " MDTM", " MFMT", " MLST type*;size*;modify*;perm*;unique*;",
+      " PASV", " REST STREAM", " SIZE", " TVFS", " UTF8"};
+  co_await reply_lines(211, "Features:", kFeatures, "End");
+}
+
+Task<void> Session::cmd_opts(const std::string& arg) {
+  std::string a = upper(arg);
+  if (a == "UTF8 ON" || a == "UTF8" || a == "UTF-8 ON") {
+    co_await reply(200, "Always in UTF8 mode.");
+  } else if (a.rfind("MLST", 0) == 0) {
+    co_await reply(200, "MLST OPTS type;size;modify;perm;unique;");
+  } else {
+    co_await reply(501, "Option not understood.");
+  }
+}
+
+Task<void> Session::cmd_help(const std::string&) {
+  static const std::vector<std::string> kHelp = {
+      " ABOR ALLO APPE CDUP CWD  DELE EPRT EPSV FEAT HELP LIST MDTM MFMT MKD",
+      " MLSD MLST MODE NLST NOOP OPTS PASS PASV PORT PWD  QUIT REST RETR RMD",
+      " RNFR RNTO SIZE STAT STOR STOU STRU SYST TYPE USER XCUP XCWD XMKD XPWD XRMD"};
+  co_await reply_lines(214, "The following commands are recognized.", kHelp, "Help OK.");
+}
+
+Task<void> Session::cmd_stat(const std::string& arg) {
+  if (!arg.empty()) {
+    if (!logged_in_) {
+      co_await reply(530, "Please login with USER and PASS.");
+      co_return;
+    }
+    co_await stat_path(arg);
+    co_return;
+  }
+  std::vector<std::string> body;
+  body.push_back(" Connected to " + peer_.ip());
+  body.push_back(" Logged in as " + (logged_in_ ? user_name_ : std::string("nobody")));
+  body.push_back(std::string(" TYPE: ") + (binary_ ? "BINARY" : "ASCII") +
+                 ", STRUcture: File, MODE: Stream");
+  if (transfer_ && !transfer_.done()) {
+    body.push_back(" Transfer in progress: " + transfer_what_ + ", " +
+                   std::to_string(transfer_bytes_) + " bytes so far");
+  } else {
+    body.push_back(" No data connection");
+  }
+  co_await reply_lines(211, "muxftpd status:", body, "End of status");
+}
+
+Task<void> Session::cmd_type(const std::string& arg) {
+  std::string a = upper(arg);
+  if (a == "I" || a == "L 8" || a == "L8") {
+    binary_ = true;
+    co_await reply(200, "Switching to Binary mode.");
+  } else if (a == "A" || a == "A N") {
+    binary_ = false;
+    co_await reply(200, "Switching to ASCII mode.");
+  } else if (a.empty()) {
+    co_await reply(501, "TYPE needs an argument.");
+  } else {
+    co_await reply(504, "Type not supported.");
+  }
+}
+
+Task<void> Session::cmd_mode(const std::string& arg) {
+  if (upper(arg) == "S") {
+    co_await reply(200, "Mode set to S.");
+  } else {
+    co_await reply(504, "Only stream mode is supported.");
+  }
+}
+
+Task<void> Session::cmd_stru(const std::string& arg) {
+  if (upper(arg) == "F") {
+    co_await reply(200, "Structure set to F.");
+  } else {
+    co_await reply(504, "Only file structure is supported.");
+  }
+}
+
+Task<void> Session::cmd_allo(const std::string&) {
+  co_await reply(202, "ALLO not needed: storage is allocated on demand.");
+}
+
+Task<void> Session::cmd_rest(const std::string& arg) {
+  std::uint64_t offset = 0;
+  auto [end, ec] = std::from_chars(arg.data(), arg.data() + arg.size(), offset);
+  if (arg.empty() || ec != std::errc() || end != arg.data() + arg.size()) {
+    co_await reply(501, "REST needs a byte offset.");
+    co_return;
+  }
+  restart_offset_ = offset;
+  co_await reply(350, "Restarting at " + std::to_string(offset) + ". Send STOR or RETR.");
+}
+
+Task<void> Session::cmd_abor(const std::string&) {
+  if (transfer_ && !transfer_.done()) {
+    transfer_.cancel();
+    (void)co_await transfer_.finish();  // the transfer replies 426 as it ends
+    co_await reply(226, "ABOR successful.");
+    co_return;
+  }
+  data_.reset();
+  co_await reply(225, "No transfer to abort.");
+}
+
+Task<void> Session::cmd_pasv(const std::string&) {
+  if (epsv_all_) {
+    co_await reply(501, "PASV not allowed after EPSV ALL.");
+    co_return;
+  }
+  auto local = control_.local_address();
+  if (!local || local->is_v6()) {
+    co_await reply(501, "PASV cannot express an IPv6 address; use EPSV.");
+    co_return;
+  }
+  auto addr = data_.listen_passive();
+  if (!addr) {
+    co_await reply(425, "Cannot open passive connection.");
+    co_return;
+  }
+  co_await reply(227, ftp::format_pasv_reply_text(*addr));
+}
+
+Task<void> Session::cmd_epsv(const std::string& arg) {
+  std::string a = upper(arg);
+  if (a == "ALL") {
+    epsv_all_ = true;
+    co_await reply(200, "EPSV ALL ok: only EPSV from now on.");
+    co_return;
+  }
+  auto local = control_.local_address();
+  if (!a.empty() && local && a != (local->is_v6() ? "2" : "1")) {
+    co_await reply(522, std::string("Network protocol not supported, use (") +
+                            (local->is_v6() ? "2" : "1") + ")");
+    co_return;
+  }
+  auto addr = data_.listen_passive();
+  if (!addr) {
+    co_await reply(425, "Cannot open passive connection.");
+    co_return;
+  }
+  co_await reply(229, ftp::format_epsv_reply_text(addr->port()));
+}
+
+Task<void> Session::cmd_port(const std::string& arg) {
+  if (epsv_all_) {
+    co_await reply(501, "PORT not allowed after EPSV ALL.");
+    co_return;
+  }
+  auto addr = ftp::parse_port_arg(arg);
+  if (!addr) {
+    co_await reply(501, "Syntax error in PORT arguments.");
+    co_return;
+  }
+  if (data_.set_active(*addr)) {
+    co_await reply(500, "Illegal PORT command: only your own address, port 1024 or above.");
+    co_return;
+  }
+  co_await reply(200, "PORT command successful. Consider using PASV.");
+}
+
+Task<void> Session::cmd_eprt(const std::string& arg) {
+  if (epsv_all_) {
+    co_await reply(501, "EPRT not allowed after EPSV ALL.");
+    co_return;
+  }
+  auto addr = ftp::parse_eprt_arg(arg);
+  if (!addr) {
+    co_await reply(522, "Network protocol not supported, use (1,2).");
+    co_return;
+  }
+  if (data_.set_active(*addr)) {
+    co_await reply(500, "Illegal EPRT command: only your own address, port 1024 or above.");
+    co_return;
+  }
+  co_await reply(200, "EPRT command successful.");
+}
+
+}  // namespace muxio::ftpd

@@ -1,0 +1,195 @@
+// File-system commands: directories, deletion, renaming, sizes and times, MLST.
+#include <fcntl.h>
+
+#include "ftp/listing.hpp"
+#include "ftp/time_format.hpp"
+#include "ftp/vpath.hpp"
+#include "ftpd/session.hpp"
+#include "muxio/thread_pool.hpp"
+
+namespace muxio::ftpd {
+
+Task<void> Session::cmd_pwd(const std::string&) {
+  co_await reply(257, "\"" + ftp::quote_path(cwd_) + "\" is the current directory.");
+}
+
+Task<void> Session::cmd_cwd(const std::string& arg) {
+  const std::string target = arg.empty() ? "/" : arg;  // named: see ARCHITECTURE.md, g++ 12
+  auto path = co_await resolve(target);
+  if (!path) co_return;
+  auto st = co_await offload([&] { return vfs_.stat(*path); });
+  if (!st) {
+    co_await reply_error(st.error());
+    co_return;
+  }
+  if (!S_ISDIR(st->st_mode)) {
+    co_await reply(550, "Not a directory.");
+    co_return;
+  }
+  cwd_ = *path;
+  co_await reply(250, "Directory successfully changed.");
+}
+
+Task<void> Session::cmd_cdup(const std::string&) {
+  co_await cmd_cwd("..");
+}
+
+Task<void> Session::cmd_mkd(const std::string& arg) {
+  if (!co_await require(kMkdir)) co_return;
+  auto path = co_await resolve(arg);
+  if (!path) co_return;
+  if (auto ec = co_await offload([&] { return vfs_.mkdir(*path); })) {
+    co_await reply_error(ec);
+    co_return;
+  }
+  log("mkdir " + *path);
+  co_await reply(257, "\"" + ftp::quote_path(*path) + "\" created.");
+}
+
+Task<void> Session::cmd_rmd(const std::string& arg) {
+  if (!co_await require(kMkdir)) co_return;
+  auto path = co_await resolve(arg);
+  if (!path) co_return;
+  if (auto ec = co_await offload([&] { return vfs_.rmdir(*path); })) {
+    co_await reply_error(ec);
+    co_return;
+  }
+  log("rmdir " + *path);
+  co_await reply(250, "Directory removed.");
+}
+
+Task<void> Session::cmd_dele(const std::string& arg) {
+  if (!co_await require(kDelete)) co_return;
+  auto path = co_await resolve(arg);
+  if (!path) co_return;
+  if (auto ec = co_await offload([&] { return vfs_.unlink(*path); })) {
+    co_await reply_error(ec);
+    co_return;
+  }
+  log("delete " + *path);
+  co_await reply(250, "File deleted.");
+}
+
+Task<void> Session::cmd_rnfr(const std::string& arg) {
+  if (!co_await require(kRename)) co_return;
+  auto path = co_await resolve(arg);
+  if (!path) co_return;
+  auto st = co_await offload([&] { return vfs_.stat(*path); });
+  if (!st) {
+    co_await reply_error(st.error());
+    co_return;
+  }
+  rename_from_ = *path;
+  co_await reply(350, "Ready for RNTO.");
+}
+
+Task<void> Session::cmd_rnto(const std::string& arg) {
+  if (!rename_from_) {
+    co_await reply(503, "RNFR required first.");
+    co_return;
+  }
+  std::string from = std::exchange(rename_from_, std::nullopt).value();
+  auto to = co_await resolve(arg);
+  if (!to) co_return;
+  if (auto ec = co_await offload([&] { return vfs_.rename(from, *to); })) {
+    co_await reply_error(ec);
+    co_return;
+  }
+  log("rename " + from + " -> " + *to);
+  co_await reply(250, "Rename successful.");
+}
+
+Task<void> Session::cmd_size(const std::string& arg) {
+  auto path = co_await resolve(arg);
+  if (!path) co_return;
+  auto st = co_await offload([&] { return vfs_.stat(*path); });
+  if (!st) {
+    co_await reply_error(st.error());
+    co_return;
+  }
+  if (!S_ISREG(st->st_mode)) {
+    co_await reply(550, "Not a regular file.");
+    co_return;
+  }
+  co_await reply(213, std::to_string(st->st_size));
+}
+
+Task<void> Session::cmd_mdtm(const std::string& arg) {
+  auto path = co_await resolve(arg);
+  if (!path) co_return;
+  auto st = co_await offload([&] { return vfs_.stat(*path); });
+  if (!st) {
+    co_await reply_error(st.error());
+    co_return;
+  }
+  co_await reply(213, ftp::format_mdtm(st->st_mtim.tv_sec));
+}
+
+Task<void> Session::cmd_mfmt(const std::string& arg) {
+  if (!co_await require(kWrite)) co_return;
+  auto space = arg.find(' ');
+  auto when = space == std::string::npos ? std::nullopt : ftp::parse_mdtm(arg.substr(0, space));
+  if (!when) {
+    co_await reply(501, "MFMT needs YYYYMMDDHHMMSS and a path.");
+    co_return;
+  }
+  auto path = co_await resolve(arg.substr(space + 1));
+  if (!path) co_return;
+  if (auto ec = co_await offload([&] { return vfs_.set_mtime(*path, *when); })) {
+    co_await reply_error(ec);
+    co_return;
+  }
+  co_await reply(213, "Modify=" + ftp::format_mdtm(*when) + "; " + *path);
+}
+
+std::string Session::mlsx_perm(const ftp::FileFacts& f) const {
+  std::string p;
+  if (f.type == ftp::FileType::dir) {
+    p += 'e';
+    if (allowed(kList)) p += 'l';
+    if (allowed(kWrite)) p += 'c';
+    if (allowed(kMkdir)) p += 'm';
+  } else {
+    if (allowed(kRead)) p += 'r';
+    if (allowed(kWrite)) p += "aw";
+  }
+  if (allowed(kDelete)) p += f.type == ftp::FileType::dir ? "dp" : "d";
+  if (allowed(kRename)) p += 'f';
+  return p;
+}
+
+Task<void> Session::cmd_mlst(const std::string& arg) {
+  auto path = co_await resolve(arg);
+  if (!path) co_return;
+  auto st = co_await offload([&] { return vfs_.stat(*path); });
+  if (!st) {
+    co_await reply_error(st.error());
+    co_return;
+  }
+  // RFC 3659: the entry's line starts with a space and carries the path as given back.
+  auto facts = Vfs::facts_of(*st, *path);
+  std::vector<std::string> body;
+  body.push_back(" " + ftp::format_mlsx_line(facts, mlsx_perm(facts)));
+  co_await reply_lines(250, "Listing " + *path, body, "End");
+}
+
+Task<void> Session::stat_path(const std::string& arg) {
+  if (!allowed(kList)) {
+    co_await reply(550, "Permission denied.");
+    co_return;
+  }
+  auto path = co_await resolve(arg);
+  if (!path) co_return;
+  auto entries = co_await offload([&] { return vfs_.list(*path); });
+  if (!entries) {
+    co_await reply_error(entries.error());
+    co_return;
+  }
+  std::vector<std::string> body;
+  auto now = static_cast<std::int64_t>(std::time(nullptr));
+  for (const auto& e : *entries)
+    body.push_back(" " + ftp::format_list_line(e, now));
+  co_await reply_lines(213, "Status of " + *path + ":", body, "End of status");
+}
+
+}  // namespace muxio::ftpd

@@ -1,0 +1,402 @@
+// Transfers: RETR, STOR, STOU, APPE and the listings LIST, NLST, MLSD. The control handler checks
+// permissions, resolves the path and opens the file (on the offload pool), then starts the
+// transfer as a task of its own so the control connection stays responsive.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ftp/ascii_codec.hpp"
+#include "ftp/listing.hpp"
+#include "ftp/vpath.hpp"
+#include "ftpd/session.hpp"
+#include "muxio/thread_pool.hpp"
+
+namespace muxio::ftpd {
+
+namespace {
+
+constexpr std::size_t kSendfileChunk = 4 << 20;  // per call: keeps ABOR and progress responsive
+constexpr std::size_t kReceiveBuffer = 256 << 10;
+
+// Cancels the transfer it guards when `progress` has not moved for a whole period: a client
+// that stalls a data connection cannot hold it (and a file descriptor) forever.
+class StallWatchdog {
+ public:
+  StallWatchdog(EventLoop& loop, TaskContext* ctx, Duration period, const std::uint64_t& progress)
+      : ctx_(ctx), period_(period), progress_(progress), timer_(loop, [this] { check(); }) {
+    timer_.arm_after(period_);
+  }
+  ~StallWatchdog() {
+    if (fired_) --ctx_->expired_timeouts;
+  }
+  StallWatchdog(const StallWatchdog&) = delete;
+  StallWatchdog& operator=(const StallWatchdog&) = delete;
+
+ private:
+  void check() {
+    if (progress_ != last_) {
+      last_ = progress_;
+      timer_.arm_after(period_);
+      return;
+    }
+    fired_ = true;
+    ++ctx_->expired_timeouts;
+    ctx_->interrupt(make_error_code(Error::timed_out));
+  }
+
+  TaskContext* ctx_;
+  Duration period_;
+  const std::uint64_t& progress_;
+  std::uint64_t last_ = static_cast<std::uint64_t>(-1);
+  bool fired_ = false;
+  Timer timer_;
+};
+
+std::error_code write_all_to_file(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno_code(errno);
+    }
+    data.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return {};
+}
+
+bool is_disk_full(std::error_code ec) {
+  return ec == std::errc::no_space_on_device || ec.value() == EDQUOT;
+}
+
+// "LIST -la dir" -> "dir": clients pass ls options, which we do not interpret.
+std::string strip_list_options(const std::string& arg) {
+  std::string_view a = arg;
+  while (a.size() > 1 && a[0] == '-') {
+    auto space = a.find(' ');
+    a = space == std::string_view::npos ? std::string_view{} : a.substr(space + 1);
+  }
+  return std::string(a);
+}
+
+}  // namespace
+
+void Session::start_transfer(Task<void> transfer) {
+  transfer_bytes_ = 0;
+  transfer_ = loop_.spawn(std::move(transfer));
+}
+
+Task<std::optional<TcpStream>> Session::open_data_connection() {
+  auto stream = co_await data_.open();
+  if (stream) co_return std::move(*stream);
+  if (stream.error() == Error::cancelled) {
+    co_await shielded(reply(426, "Transfer aborted before it started."));
+  } else {
+    co_await shielded(reply(425, "Cannot open data connection."));
+  }
+  co_return std::nullopt;
+}
+
+void Session::record_transfer(const std::string& path, std::uint64_t bytes, bool upload,
+                              bool complete, TimePoint started) {
+  TransferRecord r;
+  r.seconds = std::chrono::duration<double>(Clock::now() - started).count();
+  r.peer_ip = peer_.ip();
+  r.bytes = bytes;
+  r.path = path;
+  r.binary = binary_;
+  r.upload = upload;
+  r.user = user_name_;
+  r.complete = complete;
+  server_.xferlog.write(r);
+  log(std::string(upload ? "upload " : "download ") + path + ": " + std::to_string(bytes) +
+      " bytes" + (complete ? "" : " (incomplete)"));
+}
+
+Task<void> Session::cmd_retr(const std::string& arg) {
+  if (!co_await require(kRead)) co_return;
+  auto path = co_await resolve(arg);
+  if (!path) co_return;
+  if (!data_.ready()) {
+    co_await reply(425, "Use PORT, EPRT, PASV or EPSV first.");
+    co_return;
+  }
+  auto file = co_await offload([&] { return vfs_.open(*path, O_RDONLY); });
+  if (!file) {
+    co_await reply_error(file.error());
+    co_return;
+  }
+  struct stat st {};
+  if (::fstat(file->get(), &st) < 0 || !S_ISREG(st.st_mode)) {
+    co_await reply(550, "Not a regular file.");
+    co_return;
+  }
+  std::uint64_t offset = std::exchange(restart_offset_, 0);
+  auto size = static_cast<std::uint64_t>(st.st_size);
+  if (offset > size) {
+    co_await reply(554, "Restart offset beyond the end of the file.");
+    co_return;
+  }
+  transfer_what_ = "RETR " + *path;
+  start_transfer(send_file(std::move(*file), *path, offset, size));
+}
+
+Task<void> Session::send_file(UniqueFd file, std::string path, std::uint64_t offset,
+                              std::uint64_t size) {
+  TimePoint started = Clock::now();
+  auto data = co_await open_data_connection();
+  if (!data) {
+    record_transfer(path, 0, false, false, started);
+    co_return;
+  }
+  co_await reply(150, std::string("Opening ") + (binary_ ? "BINARY" : "ASCII") +
+                          " mode data connection for " + path + " (" + std::to_string(size) +
+                          " bytes).");
+  TaskContext* ctx = co_await current_context();
+  StallWatchdog watchdog(loop_, ctx,
+                         std::chrono::duration_cast<Duration>(server_.config.data_timeout),
+                         transfer_bytes_);
+  std::error_code ec;
+  std::uint64_t pos = offset;
+  if (binary_) {
+    while (pos < size && !ec) {
+      auto n = co_await data->sendfile(file.get(), static_cast<off_t>(pos),
+                                       std::min<std::uint64_t>(size - pos, kSendfileChunk));
+      if (!n)
+        ec = n.error();
+      else if (*n == 0)
+        break;  // the file shrank meanwhile
+      else
+        pos += *n;
+      transfer_bytes_ = pos - offset;
+    }
+  } else {
+    ftp::ToNetworkAscii codec;
+    std::string raw(kReceiveBuffer, '\0');
+    std::string wire;
+    while (!ec) {
+      ssize_t n = ::pread(file.get(), raw.data(), raw.size(), static_cast<off_t>(pos));
+      if (n < 0) ec = errno_code(errno);
+      if (n <= 0) break;
+      pos += static_cast<std::uint64_t>(n);
+      wire.clear();
+      codec.convert(std::string_view(raw.data(), static_cast<std::size_t>(n)), wire);
+      ec = co_await data->send_all(wire);
+      transfer_bytes_ = pos - offset;
+    }
+  }
+  data->close();
+  bool complete = !ec;
+  if (complete) {
+    co_await shielded(reply(226, "Transfer complete."));
+  } else if (ec == Error::timed_out) {
+    co_await shielded(reply(426, "Transfer timed out: no progress."));
+  } else if (ec == Error::cancelled) {
+    co_await shielded(reply(426, "Transfer aborted."));
+  } else {
+    co_await shielded(reply(426, "Connection closed; transfer aborted."));
+  }
+  record_transfer(path, pos - offset, false, complete, started);
+}
+
+Task<void> Session::cmd_stor(const std::string& arg) {
+  co_await start_store(arg, StoreMode::replace);
+}
+Task<void> Session::cmd_appe(const std::string& arg) {
+  co_await start_store(arg, StoreMode::append);
+}
+Task<void> Session::cmd_stou(const std::string& arg) {
+  co_await start_store(arg, StoreMode::unique);
+}
+
+Task<void> Session::start_store(const std::string& arg, StoreMode mode) {
+  if (!co_await require(kWrite)) co_return;
+  std::string name = arg;
+  if (mode == StoreMode::unique)
+    name = "muxftpd." + std::to_string(id_) + "." + std::to_string(std::time(nullptr));
+  auto path = co_await resolve(name);
+  if (!path) co_return;
+  if (!data_.ready()) {
+    co_await reply(425, "Use PORT, EPRT, PASV or EPSV first.");
+    co_return;
+  }
+  std::uint64_t offset = std::exchange(restart_offset_, 0);
+  std::optional<TempFile> temp;
+  Result<UniqueFd> file = errno_code(EINVAL);
+  if (mode == StoreMode::append) {
+    file = co_await offload([&] { return vfs_.open(*path, O_WRONLY | O_APPEND | O_CREAT); });
+  } else if (mode == StoreMode::unique) {
+    file = co_await offload([&] { return vfs_.open(*path, O_WRONLY | O_CREAT | O_EXCL); });
+  } else if (offset > 0) {
+    // REST + STOR continues a partial file in place, from the offset (RFC 3659 §5).
+    file = co_await offload([&]() -> Result<UniqueFd> {
+      auto f = vfs_.open(*path, O_WRONLY);
+      if (!f) return f;
+      struct stat st {};
+      if (::fstat(f->get(), &st) < 0) return errno_code(errno);
+      if (static_cast<std::uint64_t>(st.st_size) < offset) return errno_code(ESPIPE);
+      if (::ftruncate(f->get(), static_cast<off_t>(offset)) < 0 ||
+          ::lseek(f->get(), static_cast<off_t>(offset), SEEK_SET) < 0) {
+        return errno_code(errno);
+      }
+      return f;
+    });
+  } else {
+    // A plain STOR never touches the old file until the new one is complete.
+    auto t = co_await offload([&]() -> Result<TempFile> {
+      auto st = vfs_.stat(*path);
+      if (st && S_ISDIR(st->st_mode)) return errno_code(EISDIR);
+      return vfs_.create_temp(*path);
+    });
+    if (t) {
+      file = UniqueFd(t->file.release());
+      temp = std::move(*t);
+    } else {
+      file = t.error();
+    }
+  }
+  if (!file) {
+    if (file.error() == std::errc::invalid_seek) {
+      co_await reply(554, "Restart offset beyond the end of the file.");
+    } else {
+      co_await reply_error(file.error());
+    }
+    co_return;
+  }
+  transfer_what_ = "STOR " + *path;
+  std::string reply_name = mode == StoreMode::unique ? *path : std::string();
+  start_transfer(receive_file(std::move(*file), std::move(temp), *path, reply_name));
+}
+
+Task<void> Session::receive_file(UniqueFd file, std::optional<TempFile> temp, std::string path,
+                                 std::string unique_name) {
+  TimePoint started = Clock::now();
+  auto data = co_await open_data_connection();
+  if (!data) {
+    if (temp) co_await shielded(offload_task([&] { vfs_.discard(*temp); }));
+    record_transfer(path, 0, true, false, started);
+    co_return;
+  }
+  const std::string ready = unique_name.empty() ? "Ok to send data." : "FILE: " + unique_name;
+  co_await reply(150, ready);
+  TaskContext* ctx = co_await current_context();
+  StallWatchdog watchdog(loop_, ctx,
+                         std::chrono::duration_cast<Duration>(server_.config.data_timeout),
+                         transfer_bytes_);
+  std::vector<std::byte> buf(kReceiveBuffer);
+  ftp::FromNetworkAscii codec;
+  std::string text;
+  std::error_code net_error;
+  std::error_code disk_error;
+  std::uint64_t received = 0;
+  for (;;) {
+    auto n = co_await data->recv(buf);
+    if (!n) {
+      net_error = n.error();
+      break;
+    }
+    if (*n == 0) break;  // end of file: the client closed the data connection
+    received += *n;
+    transfer_bytes_ = received;
+    std::string_view chunk(reinterpret_cast<const char*>(buf.data()), *n);
+    if (!binary_) {
+      text.clear();
+      codec.convert(chunk, text);
+      chunk = text;
+    }
+    if ((disk_error = write_all_to_file(file.get(), chunk))) break;
+  }
+  if (!net_error && !disk_error && !binary_) {
+    text.clear();
+    codec.finish(text);
+    disk_error = write_all_to_file(file.get(), text);
+  }
+  data->close();
+  if (!net_error && !disk_error) {
+    // Durable before visible: the new content is on disk before it replaces the old file.
+    disk_error = co_await shielded(offload_task([&]() -> std::error_code {
+      if (server_.config.fsync_uploads && ::fsync(file.get()) < 0) return errno_code(errno);
+      if (temp) return vfs_.commit(*temp, path);
+      return {};
+    }));
+  }
+  bool complete = !net_error && !disk_error;
+  if (!complete && temp) {
+    // The previous file at `path` is untouched: only the temporary goes.
+    co_await shielded(offload_task([&] { vfs_.discard(*temp); }));
+  }
+  file.reset();
+  if (complete) {
+    co_await shielded(reply(226, "Transfer complete."));
+  } else if (disk_error) {
+    server_.log->warn("[{}] upload {} failed: {}", id_, path, disk_error.message());
+    co_await shielded(reply(is_disk_full(disk_error) ? 452 : 451,
+                            is_disk_full(disk_error) ? "Insufficient storage space; upload removed."
+                                                     : "Local error; upload removed."));
+  } else if (net_error == Error::timed_out) {
+    co_await shielded(reply(426, "Transfer timed out: no progress."));
+  } else {
+    co_await shielded(reply(426, "Transfer aborted."));
+  }
+  record_transfer(path, received, true, complete, started);
+}
+
+Task<void> Session::cmd_list(const std::string& arg) {
+  co_await start_listing(arg, 0);
+}
+Task<void> Session::cmd_nlst(const std::string& arg) {
+  co_await start_listing(arg, 1);
+}
+Task<void> Session::cmd_mlsd(const std::string& arg) {
+  co_await start_listing(arg, 2);
+}
+
+Task<void> Session::start_listing(const std::string& arg, int kind) {
+  if (!co_await require(kList)) co_return;
+  const std::string target = kind == 2 ? arg : strip_list_options(arg);
+  auto path = co_await resolve(target);
+  if (!path) co_return;
+  if (!data_.ready()) {
+    co_await reply(425, "Use PORT, EPRT, PASV or EPSV first.");
+    co_return;
+  }
+  struct Listing {
+    Result<std::vector<ftp::FileFacts>> entries = errno_code(EINVAL);
+    bool is_dir = false;
+  };
+  auto listing = co_await offload([&] {
+    Listing l;
+    auto st = vfs_.stat(*path);
+    l.is_dir = st && S_ISDIR(st->st_mode);
+    l.entries = vfs_.list(*path);
+    return l;
+  });
+  if (!listing.entries) {
+    co_await reply_error(listing.entries.error());
+    co_return;
+  }
+  if (kind == 2 && !listing.is_dir) {
+    co_await reply(501, "MLSD needs a directory; use MLST for a file.");
+    co_return;
+  }
+  auto now = static_cast<std::int64_t>(std::time(nullptr));
+  std::string text;
+  for (const auto& e : *listing.entries) {
+    if (kind == 0) text += ftp::format_list_line(e, now);
+    if (kind == 1) text += listing.is_dir ? e.name : *path;
+    if (kind == 2) text += ftp::format_mlsx_line(e, mlsx_perm(e));
+    text += "\r\n";
+  }
+  transfer_what_ = "listing of " + *path;
+  start_transfer(send_listing(std::move(text), *path));
+}
+
+Task<void> Session::send_listing(std::string text, std::string what) {
+  auto data = co_await open_data_connection();
+  if (!data) co_return;
+  co_await reply(150, "Here comes the listing of " + what + ".");
+  auto ec = co_await data->send_all(text);
+  data->close();
+  co_await shielded(reply(ec ? 426 : 226, ec ? "Listing aborted." : "Directory send OK."));
+}
+
+}  // namespace muxio::ftpd

@@ -1,0 +1,53 @@
+// UserDb: who may log in, with which password, where their root is and what they may do.
+//
+// Users file format, one user per line ('#' starts a comment):
+//   NAME:HASH:PERMISSIONS:HOME
+// HASH is an argon2id or crypt(3) hash (see password.hpp); PERMISSIONS as in permissions.hpp;
+// HOME is the user's root directory, absolute or relative to the server's --root, and may be
+// empty (the server root). `muxftpd passwd FILE NAME` adds or changes a user.
+// Immutable once built; shared read-only by every loop.
+#pragma once
+
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "ftpd/permissions.hpp"
+#include "muxio/result.hpp"
+
+namespace muxio::ftpd {
+
+struct User {
+  std::string name;
+  std::string password_hash;   // for users files
+  std::string plain_password;  // for --user quick-start accounts, compared in constant time
+  std::string home;            // empty: the server root
+  Permissions permissions = kReadOnly;
+  bool anonymous = false;  // any password is accepted
+};
+
+class UserDb {
+ public:
+  // Parses a users file; errors name the line.
+  static Result<UserDb> load_file(const std::string& path, std::string* error);
+  // "NAME:PASSWORD[:ro|:PERMS]" from --user.
+  static std::optional<User> parse_user_flag(std::string_view flag);
+
+  void add(User user);
+  const User* find(std::string_view name) const;
+  std::size_t size() const { return users_.size(); }
+
+ private:
+  std::unordered_map<std::string, User> users_;
+};
+
+// One line of a users file, or nullopt if malformed.
+std::optional<User> parse_users_line(std::string_view line);
+std::string format_users_line(const User& user);
+
+// Adds NAME or changes its hash in the users file at path (created if missing, mode 0600),
+// rewriting it atomically. Other lines, comments included, are kept.
+std::error_code set_user_hash(const std::string& path, const std::string& name,
+                              const std::string& hash, Permissions new_user_permissions);
+
+}  // namespace muxio::ftpd
