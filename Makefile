@@ -2,7 +2,7 @@
 BUILD_DIR      ?= build
 TEST_BUILD_DIR ?= build-asan
 JOBS           ?= $(shell nproc)
-RUN_ARGS       ?= --io best --listen 127.0.0.1:7000
+RUN_ARGS       ?= --listen 127.0.0.1:2121 --root ftp-root --demo-user ftpuser
 
 .PHONY: all build run test deps bench clean format tsan
 
@@ -15,8 +15,11 @@ build: deps
 	@cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Release -DMUXIO_BUILD_TESTS=OFF >/dev/null
 	@cmake --build $(BUILD_DIR) -j $(JOBS)
 
+# The FTP server on 127.0.0.1:2121 serving ./ftp-root, with a user whose random password is
+# printed at start-up.
 run: build
-	$(BUILD_DIR)/bin/echo-server $(RUN_ARGS)
+	@mkdir -p ftp-root
+	$(BUILD_DIR)/bin/muxftpd $(RUN_ARGS)
 
 # Tests run under AddressSanitizer + UndefinedBehaviorSanitizer.
 test: deps

@@ -105,7 +105,7 @@ class EventLoop {
   };
   class Wakeup;
   class SignalPipe;
-  friend class detail::SpawnedTask;
+  friend struct detail::SpawnedTask;
 
   void dispatch_io(Duration max_wait);
   void fire_timers();

@@ -222,7 +222,7 @@ Task<void> Session::cmd_pasv(const std::string&) {
     co_return;
   }
   auto local = control_.local_address();
-  if (!local || local->is_v6()) {
+  if (!local || !ftp::has_ipv4_form(*local)) {
     co_await reply(501, "PASV cannot express an IPv6 address; use EPSV.");
     co_return;
   }

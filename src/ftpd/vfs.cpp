@@ -74,7 +74,7 @@ ftp::FileFacts Vfs::facts_of(const struct stat& st, std::string name) {
                                  : ftp::FileType::other;
   f.size = static_cast<std::uint64_t>(st.st_size);
   f.mtime = st.st_mtim.tv_sec;
-  f.mode = st.st_mode & 07777;
+  f.mode = st.st_mode;  // the type bits too: LIST shows p, s, c, b like ls
   f.nlink = st.st_nlink;
   f.owner = "ftp";  // real account names are not the client's business
   f.group = "ftp";

@@ -195,5 +195,125 @@ TEST(Task, DestroyingALoopDestroysItsSuspendedTasks) {
   EXPECT_EQ(destroyed, 2);
 }
 
+TEST(Task, ShieldedWorkRunsToItsEndDespiteCancellation) {
+  EventLoop loop;
+  std::error_code inside;
+  std::error_code after;
+  auto cleanup = []() -> Task<std::error_code> { co_return co_await sleep_for(20ms); };
+  auto worker = [&]() -> Task<void> {
+    (void)co_await sleep_for(10s);          // cancelled here
+    inside = co_await shielded(cleanup());  // still sleeps its 20 ms
+    after = co_await sleep_for(1ms);        // and now the cancellation applies again
+  };
+  auto main = [&]() -> Task<void> {
+    auto h = loop.spawn(worker());
+    co_await sleep_for(2ms);
+    h.cancel();
+    (void)co_await h.join();
+  };
+  loop.run_until_complete(main());
+  EXPECT_FALSE(inside);
+  EXPECT_EQ(after, Error::cancelled);
+}
+
+TEST(Task, FinishWaitsEvenWhenTheWaiterIsCancelled) {
+  EventLoop loop;
+  bool child_done = false;
+  bool waited = false;
+  auto nap = []() -> Task<std::error_code> { co_return co_await sleep_for(20ms); };
+  auto child = [&]() -> Task<void> {
+    (void)co_await sleep_for(1ms);
+    (void)co_await nap();
+    child_done = true;
+  };
+  auto owner = [&]() -> Task<void> {
+    auto c = loop.spawn(child());
+    (void)co_await sleep_for(10s);  // cancelled
+    (void)co_await c.finish();      // must not return before the child ended
+    waited = child_done;
+  };
+  auto main = [&]() -> Task<void> {
+    auto o = loop.spawn(owner());
+    co_await sleep_for(2ms);
+    o.cancel();
+    (void)co_await o.join();
+  };
+  loop.run_until_complete(main());
+  EXPECT_TRUE(waited);
+}
+
+TEST(Task, CancelAllEndsEveryTask) {
+  EventLoop loop;
+  int ended = 0;
+  auto sleeper = [&]() -> Task<void> {
+    (void)co_await sleep_for(1h);
+    ++ended;
+  };
+  for (int i = 0; i < 5; ++i)
+    loop.spawn(sleeper());
+  loop.run_once(0ms);
+  loop.cancel_all();
+  for (int i = 0; i < 10 && loop.task_count() > 0; ++i)
+    loop.run_once(10ms);
+  EXPECT_EQ(ended, 5);
+  EXPECT_EQ(loop.task_count(), 0u);
+}
+
+TEST(AsyncMutex, SerialisesTasksInArrivalOrder) {
+  EventLoop loop;
+  AsyncMutex mutex;
+  std::vector<std::string> log;
+  auto user = [&](std::string name) -> Task<void> {
+    auto guard = co_await mutex.lock();
+    EXPECT_TRUE(guard);
+    log.push_back(name + "+");
+    (void)co_await sleep_for(2ms);  // holds the lock across a suspension
+    log.push_back(name + "-");
+  };
+  auto main = [&]() -> Task<void> {
+    auto a = loop.spawn(user("a"));
+    auto b = loop.spawn(user("b"));
+    auto c = loop.spawn(user("c"));
+    (void)co_await a.join();
+    (void)co_await b.join();
+    (void)co_await c.join();
+  };
+  loop.run_until_complete(main());
+  EXPECT_EQ(log, (std::vector<std::string>{"a+", "a-", "b+", "b-", "c+", "c-"}));
+  EXPECT_FALSE(mutex.locked());
+}
+
+TEST(AsyncMutex, ACancelledWaiterLeavesTheQueue) {
+  EventLoop loop;
+  AsyncMutex mutex;
+  bool third_got_it = false;
+  auto holder = [&]() -> Task<void> {
+    auto g = co_await mutex.lock();
+    (void)co_await sleep_for(10ms);
+  };
+  auto waiter = [&]() -> Task<bool> {
+    auto g = co_await mutex.lock();
+    co_return static_cast<bool>(g);
+  };
+  auto main = [&]() -> Task<void> {
+    auto h = loop.spawn(holder());
+    co_await sleep_for(1ms);
+    bool got = true;
+    auto w = loop.spawn(
+        [](auto& waiter, bool& out) -> Task<void> { out = co_await waiter(); }(waiter, got));
+    auto third = loop.spawn([](auto& waiter, bool& out) -> Task<void> { out = co_await waiter(); }(
+                                                            waiter, third_got_it));
+    co_await sleep_for(1ms);
+    w.cancel();
+    (void)co_await w.join();
+    EXPECT_FALSE(got) << "a cancelled waiter gets an empty guard";
+    (void)co_await h.join();
+    (void)co_await third.join();
+  };
+  loop.run_until_complete(main());
+  EXPECT_TRUE(third_got_it);
+  EXPECT_FALSE(mutex.locked());
+}
+
 }  // namespace
 }  // namespace muxio
