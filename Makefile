@@ -21,18 +21,20 @@ run: build
 	@mkdir -p ftp-root
 	$(BUILD_DIR)/bin/muxftpd $(RUN_ARGS)
 
-# Tests run under AddressSanitizer + UndefinedBehaviorSanitizer.
+# Tests run under AddressSanitizer + UndefinedBehaviorSanitizer; then the multi-threaded tests
+# (label "threads": loops, cross-thread wake-ups, the offload pool) under ThreadSanitizer.
 test: deps
 	@cmake -S . -B $(TEST_BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	  -DMUXIO_SANITIZE=address,undefined >/dev/null
 	@cmake --build $(TEST_BUILD_DIR) -j $(JOBS)
-	@cd $(TEST_BUILD_DIR) && ctest --output-on-failure --timeout 300 -j 1
+	@cd $(TEST_BUILD_DIR) && ctest --output-on-failure --timeout 900 -j 1
+	@$(MAKE) --no-print-directory tsan
 
-# The multi-threaded parts under ThreadSanitizer.
+TSAN_TARGETS = event_loop_test task_test
 tsan: deps
 	@cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMUXIO_SANITIZE=thread >/dev/null
-	@cmake --build build-tsan -j $(JOBS)
-	@cd build-tsan && ctest --output-on-failure --timeout 300 -L threads
+	@cmake --build build-tsan -j $(JOBS) --target $(TSAN_TARGETS)
+	@cd build-tsan && TSAN_OPTIONS=halt_on_error=1 ctest --output-on-failure --timeout 300 -L threads
 
 bench: build
 	@bash bench/echo.sh
