@@ -44,6 +44,12 @@ class IoHandle final : public IoWatcher {
 
   bool ready(Direction d) const { return ready_[index(d)]; }
   void clear_ready(Direction d) { ready_[index(d)] = false; }
+  // A read returned less than asked. On level-triggered backends, and on edge-triggered ones that
+  // announce a peer's FIN, that proves the buffer drained; on the others (sigio) a FIN that came
+  // with the data may have been announced already, so the next read must try the syscall.
+  void note_short_read() {
+    if (short_read_drains_ && !peer_closed_) ready_[0] = false;
+  }
 
   // Parks op until the direction is ready; fails if the selector refuses the descriptor.
   std::error_code wait(Direction d, IoOperation* op);
@@ -60,6 +66,8 @@ class IoHandle final : public IoWatcher {
   EventLoop* loop_;
   int fd_;
   bool edge_;
+  bool short_read_drains_;
+  bool peer_closed_ = false;
   Events armed_ = 0;
   bool ready_[2] = {true, true};
   IoOperation* waiter_[2] = {nullptr, nullptr};

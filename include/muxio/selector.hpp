@@ -44,6 +44,11 @@ class SelectorBackend {
   // Edge-triggered backends report a descriptor once per change of state; the user must read or
   // write until EAGAIN before waiting again.
   virtual bool edge_triggered() const { return false; }
+  // Whether an eventfd can be watched (signal-driven IO cannot: eventfd has no O_ASYNC).
+  virtual bool watches_eventfd() const { return true; }
+  // Whether kPeerClosed is reported. Edge-triggered readers rely on it: a short read proves the
+  // buffer drained only if a FIN that came with the data would have been announced.
+  virtual bool reports_peer_closed() const { return false; }
   // old_events == 0 adds fd; new_events == 0 removes it; otherwise changes its interest.
   virtual std::error_code modify(int fd, Events old_events, Events new_events) = 0;
   // Waits at most `timeout` (negative: forever) and appends ready descriptors to `out`. An

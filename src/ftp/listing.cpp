@@ -15,14 +15,6 @@ bool is_control(char c) {
   return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
 }
 
-std::string safe_name(std::string_view name) {
-  std::string out(name);
-  for (char& c : out) {
-    if (c == '\r' || c == '\n' || c == '\0') c = '?';
-  }
-  return out;
-}
-
 // Owner and group are columns: a space inside would shift every column after it.
 std::string safe_column(std::string_view s) {
   if (s.empty()) return "ftp";
@@ -122,6 +114,14 @@ const char* mlsx_type(FileType t) {
 }
 
 }  // namespace
+
+std::string safe_name(std::string_view name) {
+  std::string out(name);
+  for (char& c : out) {
+    if (c == '\r' || c == '\n' || c == '\0') c = '?';
+  }
+  return out;
+}
 
 std::string format_list_line(const FileFacts& f, std::int64_t now) {
   char nlink[32];

@@ -12,6 +12,9 @@
 
 namespace muxio::ftp {
 
+// A name fit for one listing line: CR, LF and NUL become '?' (like ls -q).
+std::string safe_name(std::string_view name);
+
 enum class FileType { file, dir, link, other };
 
 struct FileFacts {

@@ -1,6 +1,8 @@
 // The session's control loop: greeting, reading command lines, dispatching, replying.
 #include "ftpd/session.hpp"
 
+#include <sys/socket.h>
+
 #include <algorithm>
 #include <array>
 
@@ -25,6 +27,10 @@ Session::Session(EventLoop& loop, ServerContext& server, TcpStream control, Sock
       data_(loop, server.config, *control_.local_address(), peer,
             [this](const std::string& m) { server_.log->warn("[{}] {}", id_, m); }) {
   server_.sessions_open.fetch_add(1);
+  // Clients send ABOR after a Telnet Synch whose last byte is TCP urgent data; inline, it stays
+  // part of the command line instead of being dropped.
+  int one = 1;
+  ::setsockopt(control_.fd(), SOL_SOCKET, SO_OOBINLINE, &one, sizeof one);
 }
 
 Session::~Session() {
@@ -47,6 +53,10 @@ Task<void> Session::run() {
   if (transfer_ && !transfer_.done()) {
     transfer_.cancel();
     (void)co_await transfer_.finish();
+  }
+  TaskContext* ctx = co_await current_context();
+  if (ctx->cancel_requested && !quitting_) {
+    co_await shielded(reply(421, "Server shutting down; closing control connection."));
   }
   log("disconnected");
 }
@@ -205,6 +215,14 @@ Task<void> Session::dispatch(const std::string& raw) {
     (void)co_await transfer_.finish();  // as if the client had waited for the 226
   }
   if (cmd.verb != "RNTO" && cmd.verb != "RNFR") rename_from_.reset();
+  // REST applies to the transfer command that follows it; the commands clients send in between
+  // (data-connection set-up, TYPE) keep it, anything else drops it.
+  static constexpr std::string_view kKeepsRestart[] = {"REST", "RETR", "STOR", "APPE", "PASV",
+                                                       "EPSV", "PORT", "EPRT", "TYPE", "NOOP"};
+  if (std::find(std::begin(kKeepsRestart), std::end(kKeepsRestart), cmd.verb) ==
+      std::end(kKeepsRestart)) {
+    restart_offset_ = 0;
+  }
   co_await (this->*spec->handler)(cmd.arg);
 }
 

@@ -108,6 +108,8 @@ class Session {
                           std::string reply_name);
   Task<void> send_listing(std::string text, std::string what);
   void start_transfer(Task<void> transfer);
+  std::string unique_upload_name() const;
+  Result<UniqueFd> open_in_place(const std::string& path, bool append, std::uint64_t offset) const;
   Task<std::optional<TcpStream>> open_data_connection();
   void record_transfer(const std::string& path, std::uint64_t bytes, bool upload, bool complete,
                        TimePoint started);

@@ -71,6 +71,7 @@ Task<void> Session::cmd_dele(const std::string& arg) {
 }
 
 Task<void> Session::cmd_rnfr(const std::string& arg) {
+  rename_from_.reset();  // a failed RNFR must not leave an earlier one armed
   if (!co_await require(kRename)) co_return;
   auto path = co_await resolve(arg);
   if (!path) co_return;

@@ -11,6 +11,8 @@
 #include "ftpd/session.hpp"
 #include "muxio/thread_pool.hpp"
 
+#include <random>
+
 namespace muxio::ftpd {
 
 namespace {
@@ -113,6 +115,7 @@ void Session::record_transfer(const std::string& path, std::uint64_t bytes, bool
 }
 
 Task<void> Session::cmd_retr(const std::string& arg) {
+  std::uint64_t offset = std::exchange(restart_offset_, 0);  // used up, whatever happens next
   if (!co_await require(kRead)) co_return;
   auto path = co_await resolve(arg);
   if (!path) co_return;
@@ -130,7 +133,6 @@ Task<void> Session::cmd_retr(const std::string& arg) {
     co_await reply(550, "Not a regular file.");
     co_return;
   }
-  std::uint64_t offset = std::exchange(restart_offset_, 0);
   auto size = static_cast<std::uint64_t>(st.st_size);
   if (offset > size) {
     co_await reply(554, "Restart offset beyond the end of the file.");
@@ -198,6 +200,30 @@ Task<void> Session::send_file(UniqueFd file, std::string path, std::uint64_t off
   record_transfer(path, pos - offset, false, complete, started);
 }
 
+std::string Session::unique_upload_name() const {
+  static thread_local std::mt19937_64 rng(std::random_device{}());
+  char name[40];
+  std::snprintf(name, sizeof name, "muxftpd.%016llx", static_cast<unsigned long long>(rng()));
+  return name;
+}
+
+// Blocking (offload pool): opens a regular file for APPE or a REST + STOR resume.
+Result<UniqueFd> Session::open_in_place(const std::string& path, bool append,
+                                        std::uint64_t offset) const {
+  auto f = vfs_.open(path, append ? (O_WRONLY | O_APPEND | O_CREAT) : O_WRONLY);
+  if (!f) return f;
+  struct stat st {};
+  if (::fstat(f->get(), &st) < 0) return errno_code(errno);
+  if (!S_ISREG(st.st_mode)) return errno_code(EPERM);  // no FIFOs, devices, directories
+  if (append) return f;
+  if (static_cast<std::uint64_t>(st.st_size) < offset) return errno_code(ESPIPE);
+  if (::ftruncate(f->get(), static_cast<off_t>(offset)) < 0 ||
+      ::lseek(f->get(), static_cast<off_t>(offset), SEEK_SET) < 0) {
+    return errno_code(errno);
+  }
+  return f;
+}
+
 Task<void> Session::cmd_stor(const std::string& arg) {
   co_await start_store(arg, StoreMode::replace);
 }
@@ -209,37 +235,24 @@ Task<void> Session::cmd_stou(const std::string& arg) {
 }
 
 Task<void> Session::start_store(const std::string& arg, StoreMode mode) {
+  std::uint64_t offset = std::exchange(restart_offset_, 0);  // used up, whatever happens next
   if (!co_await require(kWrite)) co_return;
-  std::string name = arg;
-  if (mode == StoreMode::unique)
-    name = "muxftpd." + std::to_string(id_) + "." + std::to_string(std::time(nullptr));
+  // STOU: a fresh name in the current directory; the server picks it (RFC 1123 §4.1.2.9).
+  const std::string name = mode == StoreMode::unique ? unique_upload_name() : arg;
   auto path = co_await resolve(name);
   if (!path) co_return;
   if (!data_.ready()) {
     co_await reply(425, "Use PORT, EPRT, PASV or EPSV first.");
     co_return;
   }
-  std::uint64_t offset = std::exchange(restart_offset_, 0);
   std::optional<TempFile> temp;
   Result<UniqueFd> file = errno_code(EINVAL);
-  if (mode == StoreMode::append) {
-    file = co_await offload([&] { return vfs_.open(*path, O_WRONLY | O_APPEND | O_CREAT); });
-  } else if (mode == StoreMode::unique) {
+  if (mode == StoreMode::unique) {
     file = co_await offload([&] { return vfs_.open(*path, O_WRONLY | O_CREAT | O_EXCL); });
-  } else if (offset > 0) {
-    // REST + STOR continues a partial file in place, from the offset (RFC 3659 §5).
-    file = co_await offload([&]() -> Result<UniqueFd> {
-      auto f = vfs_.open(*path, O_WRONLY);
-      if (!f) return f;
-      struct stat st {};
-      if (::fstat(f->get(), &st) < 0) return errno_code(errno);
-      if (static_cast<std::uint64_t>(st.st_size) < offset) return errno_code(ESPIPE);
-      if (::ftruncate(f->get(), static_cast<off_t>(offset)) < 0 ||
-          ::lseek(f->get(), static_cast<off_t>(offset), SEEK_SET) < 0) {
-        return errno_code(errno);
-      }
-      return f;
-    });
+  } else if (mode == StoreMode::append || offset > 0) {
+    // APPE, and REST + STOR, continue a file in place (RFC 959; RFC 3659 §5).
+    file =
+        co_await offload([&] { return open_in_place(*path, mode == StoreMode::append, offset); });
   } else {
     // A plain STOR never touches the old file until the new one is complete.
     auto t = co_await offload([&]() -> Result<TempFile> {
@@ -382,7 +395,7 @@ Task<void> Session::start_listing(const std::string& arg, int kind) {
   std::string text;
   for (const auto& e : *listing.entries) {
     if (kind == 0) text += ftp::format_list_line(e, now);
-    if (kind == 1) text += listing.is_dir ? e.name : *path;
+    if (kind == 1) text += ftp::safe_name(listing.is_dir ? e.name : *path);
     if (kind == 2) text += ftp::format_mlsx_line(e, mlsx_perm(e));
     text += "\r\n";
   }

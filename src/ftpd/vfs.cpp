@@ -54,6 +54,10 @@ Result<UniqueFd> Vfs::open_relative(int dirfd, const std::string& rel, int flags
 }
 
 Result<UniqueFd> Vfs::open(std::string_view vpath, int flags, mode_t mode) const {
+  // O_NONBLOCK: opening a FIFO would otherwise wait for a writer (or reader) forever. It changes
+  // nothing for regular files; callers refuse what is not one.
+  // (openat2 refuses O_PATH with other flags: a path descriptor never blocks anyway.)
+  if (!(flags & O_PATH)) flags |= O_NONBLOCK;
   return open_relative(root_.get(), ftp::to_relative(vpath), flags, mode);
 }
 

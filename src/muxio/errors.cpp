@@ -56,6 +56,7 @@ std::string events_to_string(Events e) {
   add(kWritable, "WRITE");
   add(kError, "ERROR");
   add(kHangup, "HUP");
+  add(kPeerClosed, "PEER_CLOSED");
   return s.empty() ? "0" : s;
 }
 

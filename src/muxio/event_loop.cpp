@@ -28,19 +28,25 @@ std::unique_ptr<Selector> selector_or_throw(std::string_view backend) {
 
 }  // namespace
 
-// The eventfd that call_soon_threadsafe() and stop() write to wake a loop blocked in select().
+// What call_soon_threadsafe() and stop() write to wake a loop blocked in select(): an eventfd,
+// or a pipe for backends that cannot watch eventfds (signal-driven IO: eventfd has no O_ASYNC).
 class EventLoop::Wakeup final : public IoWatcher {
  public:
-  explicit Wakeup(EventLoop& loop) : loop_(loop), fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
-    if (fd_ < 0) throw std::system_error(errno_code(errno), "muxio: eventfd");
-    if (auto ec = loop_.selector().register_fd(fd_, kReadable, static_cast<IoWatcher*>(this))) {
-      ::close(fd_);
-      throw std::system_error(ec, "muxio: registering the wake-up eventfd");
+  explicit Wakeup(EventLoop& loop) : loop_(loop) {
+    if (loop_.selector().backend().watches_eventfd()) {
+      fds_[0] = fds_[1] = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+      if (fds_[0] < 0) throw std::system_error(errno_code(errno), "muxio: eventfd");
+    } else if (::pipe2(fds_, O_NONBLOCK | O_CLOEXEC) < 0) {
+      throw std::system_error(errno_code(errno), "muxio: wake-up pipe");
+    }
+    if (auto ec = loop_.selector().register_fd(fds_[0], kReadable, static_cast<IoWatcher*>(this))) {
+      close_fds();
+      throw std::system_error(ec, "muxio: registering the wake-up descriptor");
     }
   }
   ~Wakeup() {
-    (void)loop_.selector().unregister(fd_);
-    ::close(fd_);
+    (void)loop_.selector().unregister(fds_[0]);
+    close_fds();
   }
 
   void post(std::function<void()> fn) {
@@ -55,13 +61,14 @@ class EventLoop::Wakeup final : public IoWatcher {
   void wake() {
     if (!pending_.exchange(true, std::memory_order_acq_rel)) {
       std::uint64_t one = 1;
-      [[maybe_unused]] ssize_t n = ::write(fd_, &one, sizeof one);
+      [[maybe_unused]] ssize_t n = ::write(fds_[1], &one, sizeof one);
     }
   }
 
   void on_events(Events) override {
-    std::uint64_t count;
-    [[maybe_unused]] ssize_t n = ::read(fd_, &count, sizeof count);
+    std::uint64_t drain[8];
+    while (::read(fds_[0], drain, sizeof drain) > 0) {
+    }
     pending_.store(false, std::memory_order_release);
     std::vector<std::function<void()>> batch;
     {
@@ -73,8 +80,13 @@ class EventLoop::Wakeup final : public IoWatcher {
   }
 
  private:
+  void close_fds() {
+    ::close(fds_[0]);
+    if (fds_[1] != fds_[0]) ::close(fds_[1]);
+  }
+
   EventLoop& loop_;
-  int fd_;
+  int fds_[2] = {-1, -1};
   std::atomic<bool> pending_{false};
   std::mutex mutex_;
   std::vector<std::function<void()>> queue_;

@@ -5,7 +5,10 @@
 namespace muxio {
 
 IoHandle::IoHandle(EventLoop& loop, int fd)
-    : loop_(&loop), fd_(fd), edge_(loop.selector().edge_triggered()) {}
+    : loop_(&loop),
+      fd_(fd),
+      edge_(loop.selector().edge_triggered()),
+      short_read_drains_(!edge_ || loop.selector().backend().reports_peer_closed()) {}
 
 IoHandle::~IoHandle() {
   for (Direction d : {Direction::read, Direction::write}) {
@@ -60,6 +63,7 @@ void IoHandle::wake(Direction d) {
 }
 
 void IoHandle::on_events(Events ready) {
+  if (ready & kPeerClosed) peer_closed_ = true;
   // Errors and hang-ups wake both directions: the next system call reports what happened.
   if (ready & (kReadable | kError | kHangup)) wake(Direction::read);
   if (ready & (kWritable | kError | kHangup)) wake(Direction::write);

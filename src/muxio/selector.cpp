@@ -56,7 +56,7 @@ Result<std::span<const ReadyEvent>> Selector::select(std::chrono::nanoseconds ti
   for (const FdEvent& ev : raw_) {
     const SelectorKey* key = get_key(ev.fd);
     if (key == nullptr) continue;  // unregistered since the backend saw it (sigio's queue)
-    Events mask = ev.mask & (key->events | kError | kHangup);
+    Events mask = ev.mask & (key->events | kError | kHangup | kPeerClosed);
     if (mask != 0) ready_.push_back(ReadyEvent{*key, mask});
   }
   return std::span<const ReadyEvent>(ready_);

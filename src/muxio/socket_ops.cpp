@@ -18,7 +18,7 @@ bool RecvOp::perform() {
     if (n > 0) {
       received_ = static_cast<std::size_t>(n);
       // A short read drained the socket: the next read waits instead of trying for EAGAIN.
-      if (received_ < buf_.size()) io_->clear_ready(Direction::read);
+      if (received_ < buf_.size()) io_->note_short_read();
       return true;
     }
     if (n == 0) return true;  // end of stream: stays "ready", every later read sees it at once

@@ -9,6 +9,7 @@ namespace muxio {
 
 std::unique_ptr<SelectorBackend> make_select_backend();
 std::unique_ptr<SelectorBackend> make_poll_backend();
+std::unique_ptr<SelectorBackend> make_sigio_backend();
 Result<std::unique_ptr<SelectorBackend>> make_epoll_backend();
 Result<std::unique_ptr<SelectorBackend>> make_epoll_et_backend();
 

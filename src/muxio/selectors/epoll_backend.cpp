@@ -24,6 +24,7 @@ class EpollBackend final : public SelectorBackend {
 
   std::string_view name() const override { return edge_ ? "epoll-et" : "epoll"; }
   bool edge_triggered() const override { return edge_; }
+  bool reports_peer_closed() const override { return true; }
 
   std::error_code modify(int fd, Events old_events, Events new_events) override {
     epoll_event ev{};
@@ -56,6 +57,7 @@ class EpollBackend final : public SelectorBackend {
     Events e = 0;
     // A half-closed peer (RDHUP) makes read() return 0: that is read readiness.
     if (ev.events & (EPOLLIN | EPOLLPRI | EPOLLRDHUP)) e |= kReadable;
+    if (ev.events & EPOLLRDHUP) e |= kPeerClosed;
     if (ev.events & EPOLLOUT) e |= kWritable;
     if (ev.events & EPOLLERR) e |= kError;
     if (ev.events & EPOLLHUP) e |= kHangup;

@@ -12,14 +12,15 @@ namespace {
 
 short to_poll(Events e) {
   short p = 0;
-  if (e & kReadable) p |= POLLIN;
+  if (e & kReadable) p |= POLLIN | POLLRDHUP;
   if (e & kWritable) p |= POLLOUT;
   return p;
 }
 
 Events from_poll(short p) {
   Events e = 0;
-  if (p & (POLLIN | POLLPRI)) e |= kReadable;
+  if (p & (POLLIN | POLLPRI | POLLRDHUP)) e |= kReadable;
+  if (p & POLLRDHUP) e |= kPeerClosed;
   if (p & POLLOUT) e |= kWritable;
   if (p & (POLLERR | POLLNVAL)) e |= kError;
   if (p & POLLHUP) e |= kHangup;
@@ -29,6 +30,7 @@ Events from_poll(short p) {
 class PollBackend final : public SelectorBackend {
  public:
   std::string_view name() const override { return "poll"; }
+  bool reports_peer_closed() const override { return true; }
 
   std::error_code modify(int fd, Events old_events, Events new_events) override {
     if (old_events == 0) {

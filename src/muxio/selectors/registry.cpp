@@ -1,7 +1,8 @@
 // The one place that lists the backends: names for --io, descriptions for --help, factories.
-// Adding a backend (sigio, uring) means one file beside this one and one row below.
+// Adding a backend means one file beside this one and one row below.
 #include <array>
 #include <string>
+#include <vector>
 
 #include "selectors/backends.hpp"
 
@@ -15,36 +16,40 @@ struct BackendEntry {
   Factory make;
 };
 
-Result<std::unique_ptr<SelectorBackend>> select_factory() {
-  return make_select_backend();
-}
-Result<std::unique_ptr<SelectorBackend>> poll_factory() {
-  return make_poll_backend();
+template <std::unique_ptr<SelectorBackend> (*Make)()>
+Result<std::unique_ptr<SelectorBackend>> infallible() {
+  return Make();
 }
 
-const std::array<BackendEntry, 4> kBackends{{
+const BackendEntry kBackends[] = {
     {{"epoll", "epoll(7), level-triggered: O(ready) waits, no descriptor limit"},
      make_epoll_backend},
     {{"epoll-et", "epoll(7), edge-triggered: reported once per change, read/write until EAGAIN"},
      make_epoll_et_backend},
-    {{"poll", "poll(2): no descriptor limit, scans every descriptor per call"}, poll_factory},
+    {{"poll", "poll(2): no descriptor limit, scans every descriptor per call"},
+     infallible<make_poll_backend>},
     {{"select", "select(2): descriptors < FD_SETSIZE (1024) only, scans bit sets per call"},
-     select_factory},
-}};
-
-const std::array<BackendInfo, 4> kInfos{kBackends[0].info, kBackends[1].info, kBackends[2].info,
-                                        kBackends[3].info};
+     infallible<make_select_backend>},
+    {{"sigio", "signal-driven IO: O_ASYNC + a real-time signal per loop, sigtimedwait(2)"},
+     infallible<make_sigio_backend>},
+};
 
 }  // namespace
 
 std::span<const BackendInfo> backend_names() {
-  return kInfos;
+  static const std::vector<BackendInfo> infos = [] {
+    std::vector<BackendInfo> v;
+    for (const auto& b : kBackends)
+      v.push_back(b.info);
+    return v;
+  }();
+  return infos;
 }
 
 std::string backend_names_joined() {
   std::string s = "best";
-  for (const auto& b : kInfos)
-    s.append("|").append(b.name);
+  for (const auto& b : kBackends)
+    s.append("|").append(b.info.name);
   return s;
 }
 

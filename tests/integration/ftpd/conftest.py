@@ -5,13 +5,16 @@ io, threads, users, extra command-line flags) and stops it at teardown: the test
 server died on its own, did not stop on SIGTERM with status 0, wrote a sanitizer report to
 stderr, or if any reply it sent contained the real path of the test's directory.
 
-`server` is a default server (epoll, one loop) for tests that need nothing special.
+`server` is a default server (epoll, one loop) for tests that need nothing special;
+`backend_server` is parametrised over every IO backend (select, poll, epoll, epoll-et).
+The binary is $MUXFTPD (default /work/main/build-dev/bin/muxftpd).
 
 Every test runs under a wall-clock limit (SIGALRM; default 60 s, `@pytest.mark.time_limit(s)`
 to change it), since pytest-timeout may not be installed.
 """
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from pathlib import Path
@@ -20,13 +23,22 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from ftpd_support import FtpServer  # noqa: E402
+from ftpd_support import BACKENDS, FtpServer  # noqa: E402
 
 DEFAULT_TIME_LIMIT = 60
 
 
 class TimeLimitExceeded(Exception):
     pass
+
+
+def pytest_addoption(parser):
+    try:
+        parser.addoption("--timeout", type=float, default=None,
+                         help="default per-test wall-clock limit in seconds (SIGALRM); tests "
+                              "marked time_limit keep theirs")
+    except ValueError:
+        pass  # pytest-timeout is installed and owns --timeout
 
 
 def pytest_configure(config):
@@ -36,7 +48,8 @@ def pytest_configure(config):
 @pytest.fixture(autouse=True)
 def _time_limit(request):
     marker = request.node.get_closest_marker("time_limit")
-    limit = marker.args[0] if marker else DEFAULT_TIME_LIMIT
+    option = request.config.getoption("--timeout", default=None)
+    limit = marker.args[0] if marker else (float(option) if option else DEFAULT_TIME_LIMIT)
 
     def on_alarm(signum, frame):
         raise TimeLimitExceeded(f"test exceeded its {limit} s time limit")
@@ -72,10 +85,31 @@ def make_server(tmp_path):
         leaked = [line for line in srv.transcript if secret in line]
         if leaked:
             problems.append(f"replies revealed the server's real path: {leaked[:3]!r}")
+        remove_big_files(srv.root)
     if problems:
         pytest.fail("\n".join(problems), pytrace=False)
 
 
+def remove_big_files(root: Path, limit: int = 1 << 20) -> None:
+    """pytest keeps the tmp directories of the last runs: drop the megabytes, keep the rest
+    (small files and the server's stderr) for looking into failures."""
+    for dirpath, _, filenames in os.walk(root):
+        for name in filenames:
+            p = Path(dirpath) / name
+            try:
+                if p.is_file() and not p.is_symlink() and p.stat().st_size > limit:
+                    p.unlink()
+            except OSError:
+                pass
+
+
 @pytest.fixture
 def server(make_server) -> FtpServer:
+    """A default server: epoll, one loop, users alice (all permissions) and bob (ro)."""
     return make_server()
+
+
+@pytest.fixture(params=BACKENDS)
+def backend_server(request, make_server) -> FtpServer:
+    """One server per IO backend (two loops), for tests parametrised over backends."""
+    return make_server(io=request.param, threads=2)

@@ -24,7 +24,7 @@ FOREIGN_HOST = "127.0.0.2"  # also loopback on Linux, but "another host" to the 
 
 USER, PASSWORD = "alice", "s3cret"
 RO_USER, RO_PASSWORD = "bob", "bobpw"
-BACKENDS = ["select", "poll", "epoll", "epoll-et"]
+BACKENDS = ["select", "poll", "epoll", "epoll-et", "sigio"]
 
 TEMP_PREFIX = ".muxftpd-upload-"
 SANITIZER_MARKERS = (
@@ -81,7 +81,7 @@ class FtpServer:
         for u in self.users:
             cmd += ["--user", u]
         cmd += self.extra
-        self._stderr = open(self.stderr_path, "wb")
+        self._stderr = open(self.stderr_path, "ab")
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                      stderr=self._stderr)
         deadline = time.monotonic() + 10.0

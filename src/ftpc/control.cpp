@@ -1,0 +1,500 @@
+#include "ftpc/control.hpp"
+
+#include <netdb.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+
+#include "ftp/host_port.hpp"
+#include "ftp/time_format.hpp"
+#include "muxio/thread_pool.hpp"
+
+namespace muxio::ftpc {
+
+namespace {
+
+class ClientCategory final : public std::error_category {
+ public:
+  const char* name() const noexcept override { return "ftpc"; }
+  std::string message(int v) const override {
+    switch (static_cast<ClientError>(v)) {
+      case ClientError::protocol: return "the server sent something that is not an FTP reply";
+      case ClientError::closed: return "the server closed the control connection";
+      case ClientError::bad_argument: return "CR, LF or NUL in a path";
+      case ClientError::short_transfer: return "the transfer ended early";
+      case ClientError::resolve_failed: return "cannot resolve the host name";
+      case ClientError::login_failed: return "login refused";
+      case ClientError::local_io: return "local file error";
+    }
+    return "unknown ftpc error";
+  }
+};
+
+class ReplyCategory final : public std::error_category {
+ public:
+  const char* name() const noexcept override { return "ftp-reply"; }
+  std::string message(int v) const override { return "server replied " + std::to_string(v); }
+};
+
+std::string_view as_text(std::span<const std::byte> b) {
+  return {reinterpret_cast<const char*>(b.data()), b.size()};
+}
+
+std::error_code pwrite_all(int fd, const std::byte* data, std::size_t n, std::uint64_t offset) {
+  while (n > 0) {
+    ssize_t w = ::pwrite(fd, data, n, static_cast<off_t>(offset));
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return errno_code(errno);
+    }
+    data += w;
+    n -= static_cast<std::size_t>(w);
+    offset += static_cast<std::uint64_t>(w);
+  }
+  return {};
+}
+
+Result<SocketAddress> resolve_blocking(const std::string& host, std::uint16_t port) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  if (::getaddrinfo(host.c_str(), nullptr, &hints, &res) != 0 || res == nullptr) {
+    return make_error_code(ClientError::resolve_failed);
+  }
+  SocketAddress a = SocketAddress::from_sockaddr(res->ai_addr, res->ai_addrlen);
+  ::freeaddrinfo(res);
+  a.set_port(port);
+  return a;
+}
+
+Task<Result<Accepted>> accept_one(TcpListener& listener) {
+  co_return co_await listener.accept();
+}
+
+}  // namespace
+
+const std::error_category& client_category() noexcept {
+  static const ClientCategory c;
+  return c;
+}
+std::error_code make_error_code(ClientError e) noexcept {
+  return {static_cast<int>(e), client_category()};
+}
+const std::error_category& reply_category() noexcept {
+  static const ReplyCategory c;
+  return c;
+}
+std::error_code reply_error(int code) noexcept {
+  return {code, reply_category()};
+}
+int reply_code_of(std::error_code ec) noexcept {
+  return ec.category() == reply_category() ? ec.value() : 0;
+}
+
+bool is_transient(std::error_code ec) noexcept {
+  if (!ec) return false;
+  if (int code = reply_code_of(ec)) {
+    return code == 421 || code == 425 || code == 426 || code == 450 || code == 451;
+  }
+  if (ec == ClientError::closed || ec == ClientError::short_transfer ||
+      ec == ClientError::protocol) {
+    return true;
+  }
+  if (ec == Error::timed_out) return true;
+  if (ec.category() == std::system_category()) {
+    switch (ec.value()) {
+      case ECONNRESET:
+      case ECONNREFUSED:
+      case ECONNABORTED:
+      case EPIPE:
+      case ETIMEDOUT:
+      case EHOSTUNREACH:
+      case ENETUNREACH:
+        return true;
+      default:
+        return false;
+    }
+  }
+  return false;
+}
+
+Task<Result<SocketAddress>> resolve(std::string host, std::uint16_t port) {
+  auto numeric = SocketAddress::from_ip(host, port);
+  if (numeric) co_return numeric;
+  if (host == "localhost") co_return SocketAddress::from_ip("127.0.0.1", port);
+  co_return co_await offload([&] { return resolve_blocking(host, port); });
+}
+
+ControlConnection::ControlConnection(EventLoop& loop, TcpStream stream, Options options)
+    : loop_(loop), control_(std::move(stream)), options_(options) {
+  if (auto p = control_.peer_address()) peer_ = *p;
+  if (auto l = control_.local_address()) local_ = *l;
+}
+
+Task<Result<std::unique_ptr<ControlConnection>>> ControlConnection::connect(EventLoop& loop,
+                                                                           std::string host,
+                                                                           std::uint16_t port,
+                                                                           Options options) {
+  auto addr = co_await resolve(host, port);
+  if (!addr) co_return addr.error();
+  auto stream = co_await with_timeout(options.connect_timeout, TcpStream::connect(loop, *addr));
+  if (!stream) co_return stream.error();
+  (void)stream->set_nodelay(true);
+  auto conn = std::make_unique<ControlConnection>(loop, std::move(*stream), options);
+  for (int i = 0; i < 5; ++i) {  // 120 "ready in n minutes" may precede the 220
+    auto greeting = co_await conn->read_reply();
+    if (!greeting) co_return greeting.error();
+    if (greeting->code == 120) continue;
+    if (greeting->kind() != 2) co_return reply_error(greeting->code);
+    co_return std::move(conn);
+  }
+  co_return make_error_code(ClientError::protocol);
+}
+
+std::string ControlConnection::last_reply_line() const {
+  if (last_.code == 0) return {};
+  std::string t = last_.text();
+  auto nl = t.rfind('\n');
+  if (nl != std::string::npos) t = t.substr(nl + 1);
+  return std::to_string(last_.code) + " " + t;
+}
+
+Task<Result<ftp::Reply>> ControlConnection::read_reply() {
+  std::array<std::byte, 4096> buf;
+  for (;;) {
+    std::string line;
+    switch (lines_.next(&line)) {
+      case ftp::LineReader::Status::line: {
+        ftp::Reply reply;
+        auto st = assembler_.add_line(line, &reply);
+        if (st == ftp::ReplyAssembler::Status::complete) {
+          last_ = reply;
+          co_return reply;
+        }
+        if (st == ftp::ReplyAssembler::Status::malformed) {
+          usable_ = false;
+          co_return make_error_code(ClientError::protocol);
+        }
+        continue;
+      }
+      case ftp::LineReader::Status::too_long:
+        continue;  // a line of a multi-line reply we cannot hold: dropped
+      case ftp::LineReader::Status::need_more:
+        break;
+    }
+    auto n = co_await with_timeout(options_.reply_timeout, control_.read_some(buf));
+    if (!n) {
+      usable_ = false;
+      co_return n.error();
+    }
+    if (*n == 0) {
+      usable_ = false;
+      co_return make_error_code(ClientError::closed);
+    }
+    lines_.feed(as_text(std::span<const std::byte>(buf.data(), *n)));
+  }
+}
+
+Task<Result<ftp::Reply>> ControlConnection::command(std::string verb, std::string arg) {
+  auto line = ftp::command_line(verb, arg);
+  if (!line) co_return make_error_code(ClientError::bad_argument);
+  auto bytes = std::as_bytes(std::span<const char>(line->data(), line->size()));
+  auto ec = co_await with_timeout(options_.reply_timeout, control_.write_all(bytes));
+  if (ec) {
+    usable_ = false;
+    co_return ec;
+  }
+  co_return co_await read_reply();
+}
+
+Task<std::error_code> ControlConnection::simple(std::string verb, std::string arg,
+                                                int expected_kind) {
+  auto r = co_await command(verb, arg);
+  if (!r) co_return r.error();
+  if (r->kind() != expected_kind) co_return reply_error(r->code);
+  co_return std::error_code{};
+}
+
+Task<std::error_code> ControlConnection::login(std::string user, std::string password) {
+  std::string name = user.empty() ? std::string("anonymous") : user;
+  std::string pass = password;
+  if (user.empty() && pass.empty()) pass = "muxftp@";
+  auto r = co_await command("USER", name);
+  if (!r) co_return r.error();
+  if (r->code == 331 || r->code == 332) {
+    r = co_await command("PASS", pass);
+    if (!r) co_return r.error();
+  }
+  if (r->code == 421) co_return reply_error(421);
+  if (r->kind() != 2) co_return make_error_code(ClientError::login_failed);
+  auto feat = co_await command("FEAT", "");
+  if (!feat) co_return feat.error();
+  if (feat->code == 211) features_ = ftp::parse_feat(*feat);
+  if (has_feature("UTF8")) {
+    auto u = co_await command("OPTS", "UTF8 ON");
+    if (!u) co_return u.error();
+  }
+  co_return co_await simple("TYPE", "I", 2);
+}
+
+Task<Result<ControlConnection::DataSetup>> ControlConnection::prepare_data() {
+  DataSetup setup;
+  if (options_.active) {
+    SocketAddress here = local_;
+    here.set_port(0);
+    ListenOptions lo{.backlog = 1};
+    auto listener = TcpListener::bind(loop_, here, lo);
+    if (!listener) co_return listener.error();
+    auto bound = listener->local_address();
+    if (!bound) co_return bound.error();
+    setup.listener.emplace(std::move(*listener));
+    if (!eprt_refused_) {
+      auto r = co_await command("EPRT", ftp::format_eprt_arg(*bound));
+      if (!r) co_return r.error();
+      if (r->kind() == 2) co_return std::move(setup);
+      if (r->kind() != 5 || !ftp::has_ipv4_form(*bound)) co_return reply_error(r->code);
+      eprt_refused_ = true;
+    }
+    auto r = co_await command("PORT", ftp::format_port_arg(*bound));
+    if (!r) co_return r.error();
+    if (r->kind() != 2) co_return reply_error(r->code);
+    co_return std::move(setup);
+  }
+  SocketAddress target = peer_;
+  bool have_target = false;
+  if (!epsv_refused_) {
+    auto r = co_await command("EPSV", "");
+    if (!r) co_return r.error();
+    if (r->code == 229) {
+      auto port = ftp::parse_epsv_reply(r->text());
+      if (!port) co_return make_error_code(ClientError::protocol);
+      target.set_port(*port);
+      have_target = true;
+    } else if (r->kind() == 5) {
+      epsv_refused_ = true;
+    } else {
+      co_return reply_error(r->code);
+    }
+  }
+  if (!have_target) {
+    auto r = co_await command("PASV", "");
+    if (!r) co_return r.error();
+    if (r->code != 227) co_return reply_error(r->code);
+    auto addr = ftp::parse_pasv_reply(r->text());
+    if (!addr) co_return make_error_code(ClientError::protocol);
+    // The address in the reply is ignored (as curl does): a server behind NAT often gets it
+    // wrong, and following it would let a server aim our connection at any host.
+    target.set_port(addr->port());
+  }
+  auto stream = co_await with_timeout(options_.data_timeout, TcpStream::connect(loop_, target));
+  if (!stream) co_return stream.error();
+  setup.stream.emplace(std::move(*stream));
+  co_return std::move(setup);
+}
+
+Task<Result<TcpStream>> ControlConnection::open_transfer(std::string verb, std::string arg) {
+  auto setup = co_await prepare_data();
+  if (!setup) co_return setup.error();
+  auto r = co_await command(verb, arg);
+  if (!r) co_return r.error();
+  if (r->kind() != 1) co_return reply_error(r->code);
+  if (setup->stream) co_return std::move(*setup->stream);
+  for (;;) {
+    auto a = co_await with_timeout(options_.data_timeout, accept_one(*setup->listener));
+    if (!a) {
+      usable_ = false;
+      co_return a.error();
+    }
+    if (a->peer.ip() == peer_.ip()) co_return std::move(a->stream);
+    // Someone else connected to our port: not the server, refused.
+  }
+}
+
+Task<std::error_code> ControlConnection::finish_transfer(bool complete) {
+  auto r = co_await read_reply();
+  if (!r) co_return r.error();
+  if (!complete) co_return std::error_code{};
+  if (r->kind() != 2) co_return reply_error(r->code);
+  co_return std::error_code{};
+}
+
+Task<Result<std::vector<ftp::RemoteEntry>>> ControlConnection::list(std::string path) {
+  const bool mlsd = has_feature("MLST");
+  std::string verb = mlsd ? "MLSD" : "LIST";
+  auto stream = co_await open_transfer(verb, path);
+  if (!stream) co_return stream.error();
+  std::string text;
+  std::vector<std::byte> buf(64 << 10);
+  constexpr std::size_t kMaxListing = 256u << 20;
+  for (;;) {
+    auto n = co_await with_timeout(options_.data_timeout, stream->read_some(buf));
+    if (!n) {
+      usable_ = false;
+      co_return n.error();
+    }
+    if (*n == 0) break;
+    text.append(as_text(std::span<const std::byte>(buf.data(), *n)));
+    if (text.size() > kMaxListing) {
+      usable_ = false;
+      co_return make_error_code(ClientError::protocol);
+    }
+  }
+  stream->close();
+  auto ec = co_await finish_transfer(true);
+  if (ec) co_return ec;
+  std::vector<ftp::RemoteEntry> entries;
+  const std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
+  std::size_t start = 0;
+  while (start < text.size()) {
+    auto nl = text.find('\n', start);
+    if (nl == std::string::npos) nl = text.size();
+    std::string_view line(text.data() + start, nl - start);
+    start = nl + 1;
+    auto e = mlsd ? ftp::parse_mlsx_line(line) : ftp::parse_list_line(line, now);
+    if (e) entries.push_back(std::move(*e));
+  }
+  co_return entries;
+}
+
+Task<Result<std::uint64_t>> ControlConnection::size(std::string path) {
+  auto r = co_await command("SIZE", path);
+  if (!r) co_return r.error();
+  if (r->code != 213) co_return reply_error(r->code);
+  auto v = ftp::parse_size_reply(r->text());
+  if (!v) co_return make_error_code(ClientError::protocol);
+  co_return *v;
+}
+
+Task<Result<std::int64_t>> ControlConnection::mdtm(std::string path) {
+  auto r = co_await command("MDTM", path);
+  if (!r) co_return r.error();
+  if (r->code != 213) co_return reply_error(r->code);
+  std::string t = r->text();
+  while (!t.empty() && t.back() == ' ') t.pop_back();
+  auto v = ftp::parse_mdtm(t);
+  if (!v) co_return make_error_code(ClientError::protocol);
+  co_return *v;
+}
+
+Task<std::error_code> ControlConnection::set_mtime(std::string path, std::int64_t unix_seconds) {
+  std::string arg = ftp::format_mdtm(unix_seconds) + " " + path;
+  co_return co_await simple("MFMT", arg, 2);
+}
+
+Task<std::error_code> ControlConnection::mkdir(std::string path) {
+  co_return co_await simple("MKD", path, 2);
+}
+Task<std::error_code> ControlConnection::remove(std::string path) {
+  co_return co_await simple("DELE", path, 2);
+}
+Task<std::error_code> ControlConnection::rmdir(std::string path) {
+  co_return co_await simple("RMD", path, 2);
+}
+Task<std::error_code> ControlConnection::cwd(std::string path) {
+  co_return co_await simple("CWD", path, 2);
+}
+
+Task<std::error_code> ControlConnection::rename(std::string from, std::string to) {
+  auto ec = co_await simple("RNFR", from, 3);
+  if (ec) co_return ec;
+  co_return co_await simple("RNTO", to, 2);
+}
+
+Task<Result<std::string>> ControlConnection::pwd() {
+  auto r = co_await command("PWD", "");
+  if (!r) co_return r.error();
+  if (r->code != 257) co_return reply_error(r->code);
+  auto p = ftp::parse_quoted_path(r->text());
+  if (!p) co_return make_error_code(ClientError::protocol);
+  co_return *p;
+}
+
+Task<std::error_code> ControlConnection::retrieve(std::string remote, int fd, std::uint64_t offset,
+                                                  std::optional<std::uint64_t> length,
+                                                  std::uint64_t* position) {
+  if (offset > 0 || length) {
+    auto ec = co_await simple("REST", std::to_string(offset), 3);
+    if (ec) co_return ec;
+  }
+  auto stream = co_await open_transfer("RETR", remote);
+  if (!stream) co_return stream.error();
+  std::vector<std::byte> buf(options_.buffer_size);
+  std::uint64_t pos = offset;
+  const std::uint64_t end = length ? offset + *length : UINT64_MAX;
+  bool stopped_early = false;
+  while (pos < end) {
+    auto n = co_await with_timeout(options_.data_timeout, stream->read_some(buf));
+    if (!n) {
+      usable_ = false;
+      co_return n.error();
+    }
+    if (*n == 0) break;
+    std::size_t take = *n;
+    if (end - pos < take) take = static_cast<std::size_t>(end - pos);
+    if (auto ec = pwrite_all(fd, buf.data(), take, pos)) {
+      usable_ = false;
+      co_return ec;
+    }
+    pos += take;
+    if (position != nullptr) *position = pos;
+  }
+  if (length && pos >= end) {
+    // The rest of the file is not wanted: closing the data connection makes the server give up
+    // (426 or 451, sometimes 226). The session is left for its owner to close.
+    stopped_early = true;
+    usable_ = false;
+  }
+  stream->close();
+  auto ec = co_await with_timeout(options_.reply_timeout, finish_transfer(!stopped_early));
+  if (stopped_early) co_return std::error_code{};
+  if (ec) co_return ec;
+  if (length && pos < end) co_return make_error_code(ClientError::short_transfer);
+  co_return std::error_code{};
+}
+
+Task<std::error_code> ControlConnection::store(std::string remote, int fd, std::uint64_t offset,
+                                               StoreMode mode, std::uint64_t* position) {
+  if (mode == StoreMode::restart && offset > 0) {
+    auto ec = co_await simple("REST", std::to_string(offset), 3);
+    if (ec) co_return ec;
+  }
+  std::string verb = mode == StoreMode::append ? "APPE" : "STOR";
+  auto stream = co_await open_transfer(verb, remote);
+  if (!stream) co_return stream.error();
+  std::vector<std::byte> buf(options_.buffer_size);
+  std::uint64_t pos = offset;
+  for (;;) {
+    ssize_t n = ::pread(fd, buf.data(), buf.size(), static_cast<off_t>(pos));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      usable_ = false;
+      co_return errno_code(errno);
+    }
+    if (n == 0) break;
+    auto chunk = std::span<const std::byte>(buf.data(), static_cast<std::size_t>(n));
+    auto ec = co_await with_timeout(options_.data_timeout, stream->write_all(chunk));
+    if (ec) {
+      usable_ = false;
+      co_return ec;
+    }
+    pos += static_cast<std::uint64_t>(n);
+    if (position != nullptr) *position = pos;
+  }
+  stream->close();
+  co_return co_await finish_transfer(true);
+}
+
+Task<void> ControlConnection::quit() {
+  if (usable_ && control_.is_open()) {
+    auto r = co_await with_timeout(std::chrono::seconds(3), command("QUIT", ""));
+    (void)r;
+  }
+  control_.close();
+}
+
+}  // namespace muxio::ftpc

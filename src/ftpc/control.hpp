@@ -1,0 +1,139 @@
+// ControlConnection: one FTP session as a client sees it — the control connection, its replies,
+// and the operations (list, retrieve, store, size, mdtm, mkdir, delete, rename, cwd, pwd) as
+// coroutines. Data connections are made per transfer: EPSV, then PASV when the server refuses
+// EPSV (remembered), or active EPRT/PORT when asked for.
+//
+// Errors are values: an unexpected reply becomes reply_error(code) (last_reply() has its text),
+// a broken connection its errno, a timeout Error::timed_out. After an error in the middle of a
+// transfer the session may be out of step with the server: usable() turns false and the owner
+// opens a new one. Owned by one task; loop thread only. Not safe to use from two tasks at once.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+#include "ftp/client_reply.hpp"
+#include "ftp/line_reader.hpp"
+#include "ftp/listing_parse.hpp"
+#include "muxio/tcp_listener.hpp"
+#include "muxio/tcp_stream.hpp"
+#include "muxio/time.hpp"
+
+namespace muxio::ftpc {
+
+// Errors of the client that are not an errno or a reply code.
+enum class ClientError {
+  protocol = 1,      // the server sent something that is not an FTP reply
+  closed,            // the server closed the control connection
+  bad_argument,      // CR/LF/NUL in a path or name
+  short_transfer,    // the data ended before the expected size
+  resolve_failed,    // the host name did not resolve
+  login_failed,      // 530 and friends at login
+  local_io,          // unused (local file errors are their errno)
+};
+const std::error_category& client_category() noexcept;
+std::error_code make_error_code(ClientError e) noexcept;
+
+// An FTP reply code as an error (value = the code, 400..599).
+const std::error_category& reply_category() noexcept;
+std::error_code reply_error(int code) noexcept;
+// The reply code of an error made by reply_error, else 0.
+int reply_code_of(std::error_code ec) noexcept;
+
+// Worth a new attempt: a dropped or reset connection, a timeout, 421/425/426/450/451, a short
+// transfer. Refused logins, missing files, cancellation are not.
+bool is_transient(std::error_code ec) noexcept;
+
+struct Options {
+  Duration connect_timeout = std::chrono::seconds(15);
+  Duration reply_timeout = std::chrono::seconds(60);
+  Duration data_timeout = std::chrono::seconds(60);  // data set-up, and a stalled data connection
+  bool active = false;                               // EPRT/PORT instead of EPSV/PASV
+  std::size_t buffer_size = 256 << 10;
+};
+
+class ControlConnection {
+ public:
+  // Resolves host (numeric, or by getaddrinfo on the offload pool), connects, reads the greeting.
+  static Task<Result<std::unique_ptr<ControlConnection>>> connect(EventLoop& loop, std::string host,
+                                                                   std::uint16_t port,
+                                                                   Options options);
+  ControlConnection(EventLoop& loop, TcpStream stream, Options options);
+
+  // USER/PASS (anonymous when user is empty), then FEAT, UTF8 when offered, TYPE I.
+  Task<std::error_code> login(std::string user, std::string password);
+
+  // Sends "VERB arg" and returns the first reply (which may be a 1xx preliminary).
+  Task<Result<ftp::Reply>> command(std::string verb, std::string arg);
+  Task<Result<ftp::Reply>> read_reply();
+  const ftp::Reply& last_reply() const { return last_; }
+  // "550 No such file." — the last reply as one line, for error messages.
+  std::string last_reply_line() const;
+
+  bool has_feature(std::string_view name) const { return features_.count(std::string(name)) > 0; }
+  const std::map<std::string, std::string>& features() const { return features_; }
+  bool usable() const { return usable_; }
+
+  Task<Result<std::vector<ftp::RemoteEntry>>> list(std::string path);
+  Task<Result<std::uint64_t>> size(std::string path);
+  Task<Result<std::int64_t>> mdtm(std::string path);
+  Task<std::error_code> set_mtime(std::string path, std::int64_t unix_seconds);  // MFMT
+  Task<std::error_code> mkdir(std::string path);
+  Task<std::error_code> remove(std::string path);
+  Task<std::error_code> rmdir(std::string path);
+  Task<std::error_code> rename(std::string from, std::string to);
+  Task<std::error_code> cwd(std::string path);
+  Task<Result<std::string>> pwd();
+
+  // RETR from `offset` (REST when > 0), written with pwrite at the same offset of `fd`. With a
+  // `length`, stops after that many bytes (segmented downloads) and then this session is no longer
+  // usable(). *position (when given) follows the absolute offset reached, for progress.
+  Task<std::error_code> retrieve(std::string remote, int fd, std::uint64_t offset,
+                                 std::optional<std::uint64_t> length, std::uint64_t* position);
+  // STOR (REST first when offset > 0) or APPE (append), sending fd from `offset` to its end.
+  enum class StoreMode { replace, restart, append };
+  Task<std::error_code> store(std::string remote, int fd, std::uint64_t offset, StoreMode mode,
+                              std::uint64_t* position);
+
+  // QUIT, politely and bounded; the connection is closed either way.
+  Task<void> quit();
+  void close() { control_.close(); }
+
+ private:
+  struct DataSetup {
+    std::optional<TcpStream> stream;      // passive: already connected
+    std::optional<TcpListener> listener;  // active: waiting for the server
+  };
+  Task<Result<DataSetup>> prepare_data();
+  Task<Result<TcpStream>> open_transfer(std::string verb, std::string arg);
+  Task<std::error_code> finish_transfer(bool complete);
+  Task<std::error_code> simple(std::string verb, std::string arg, int expected_kind);
+
+  EventLoop& loop_;
+  TcpStream control_;
+  Options options_;
+  SocketAddress peer_;
+  SocketAddress local_;
+  ftp::LineReader lines_{65536};
+  ftp::ReplyAssembler assembler_;
+  ftp::Reply last_;
+  std::map<std::string, std::string> features_;
+  bool epsv_refused_ = false;
+  bool eprt_refused_ = false;
+  bool usable_ = true;
+};
+
+// Host name to address: numeric forms directly, names by getaddrinfo on the offload pool.
+Task<Result<SocketAddress>> resolve(std::string host, std::uint16_t port);
+
+}  // namespace muxio::ftpc
+
+template <>
+struct std::is_error_code_enum<muxio::ftpc::ClientError> : std::true_type {};
