@@ -9,8 +9,12 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libfmt-dev libcli11-dev libspdlog-dev libtomlplusplus-dev
   libsodium-dev libcrypt-dev libssl-dev
+  liburing-dev
   libuv1-dev libevent-dev
   python3 python3-pytest curl lftp
+  # benchmark anchors (bench/ftp.sh); pure-ftpd conflicts with vsftpd in Debian, so bench/ftp.sh
+  # fetches it with `apt-get download` and unpacks it instead of installing it
+  vsftpd python3-pyftpdlib
 )
 
 missing=()

@@ -12,5 +12,6 @@ std::unique_ptr<SelectorBackend> make_poll_backend();
 std::unique_ptr<SelectorBackend> make_sigio_backend();
 Result<std::unique_ptr<SelectorBackend>> make_epoll_backend();
 Result<std::unique_ptr<SelectorBackend>> make_epoll_et_backend();
+Result<std::unique_ptr<SelectorBackend>> make_uring_backend();
 
 }  // namespace muxio

@@ -32,6 +32,8 @@ const BackendEntry kBackends[] = {
      infallible<make_select_backend>},
     {{"sigio", "signal-driven IO: O_ASYNC + a real-time signal per loop, sigtimedwait(2)"},
      infallible<make_sigio_backend>},
+    {{"uring", "io_uring: multishot POLL_ADD per descriptor, one submit-and-wait per iteration"},
+     make_uring_backend},
 };
 
 }  // namespace

@@ -24,7 +24,7 @@ FOREIGN_HOST = "127.0.0.2"  # also loopback on Linux, but "another host" to the 
 
 USER, PASSWORD = "alice", "s3cret"
 RO_USER, RO_PASSWORD = "bob", "bobpw"
-BACKENDS = ["select", "poll", "epoll", "epoll-et", "sigio"]
+BACKENDS = ["select", "poll", "epoll", "epoll-et", "sigio", "uring"]
 
 TEMP_PREFIX = ".muxftpd-upload-"
 SANITIZER_MARKERS = (

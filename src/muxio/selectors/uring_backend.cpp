@@ -1,0 +1,152 @@
+// io_uring as a readiness backend: every registered descriptor has one multishot POLL_ADD in the
+// ring, and a wait is one io_uring_submit_and_wait — no epoll_ctl, no copying of sets. Multishot
+// polls post a completion for each wake-up of the descriptor (and one at arming time if it is
+// ready already), so the backend is edge-triggered; POLLRDHUP is asked for, so a peer's FIN is
+// announced and the readiness cache stays exact.
+//
+// The special problems: a poll can end on its own (a completion without IORING_CQE_F_MORE, e.g.
+// when the kernel cannot keep it armed) — it is re-armed; completions of a registration that was
+// removed or replaced may still arrive — each registration carries a generation in user_data and
+// stale completions are dropped; the kernel may have io_uring disabled (sysctl
+// kernel.io_uring_disabled, seccomp in containers) — creation fails with a clear error.
+#include <liburing.h>
+#include <poll.h>
+
+#include <cerrno>
+#include <cstdint>
+
+#include "selectors/backends.hpp"
+
+namespace muxio {
+namespace {
+
+constexpr unsigned kRingEntries = 4096;
+
+std::uint32_t to_poll_mask(Events e) {
+  std::uint32_t m = POLLRDHUP;
+  if (e & kReadable) m |= POLLIN;
+  if (e & kWritable) m |= POLLOUT;
+  return m;
+}
+
+Events from_poll_mask(std::uint32_t m) {
+  Events e = 0;
+  if (m & (POLLIN | POLLPRI | POLLRDHUP)) e |= kReadable;
+  if (m & POLLOUT) e |= kWritable;
+  if (m & POLLERR) e |= kError;
+  if (m & POLLHUP) e |= kHangup;
+  if (m & POLLRDHUP) e |= kPeerClosed;
+  return e;
+}
+
+class UringBackend final : public SelectorBackend {
+ public:
+  UringBackend() = default;
+  ~UringBackend() override {
+    if (ready_) io_uring_queue_exit(&ring_);
+  }
+
+  std::error_code init() {
+    int rc = io_uring_queue_init(kRingEntries, &ring_, 0);
+    if (rc < 0) return errno_code(-rc);
+    ready_ = true;
+    return {};
+  }
+
+  std::string_view name() const override { return "uring"; }
+  bool edge_triggered() const override { return true; }
+  bool reports_peer_closed() const override { return true; }
+
+  std::error_code modify(int fd, Events old_events, Events new_events) override {
+    if (static_cast<std::size_t>(fd) >= regs_.size()) regs_.resize(fd + 1);
+    Registration& r = regs_[fd];
+    if (old_events != 0) {
+      io_uring_sqe* sqe = next_sqe();
+      io_uring_prep_poll_remove(sqe, tag(fd, r.generation));
+      io_uring_sqe_set_data64(sqe, kIgnore);
+    }
+    ++r.generation;  // completions of the old registration are stale from now on
+    r.events = new_events;
+    if (new_events != 0) arm(fd);
+    return {};
+  }
+
+  std::error_code poll(std::chrono::nanoseconds timeout, std::vector<FdEvent>& out) override {
+    io_uring_cqe* cqe = nullptr;
+    int rc;
+    if (timeout.count() < 0) {
+      rc = io_uring_submit_and_wait(&ring_, 1);
+    } else {
+      __kernel_timespec ts{timeout.count() / 1'000'000'000, timeout.count() % 1'000'000'000};
+      rc = io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &ts, nullptr);
+    }
+    if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) {
+      return errno_code(-rc);
+    }
+    unsigned head;
+    unsigned seen = 0;
+    io_uring_for_each_cqe(&ring_, head, cqe) {
+      ++seen;
+      handle(*cqe, out);
+    }
+    io_uring_cq_advance(&ring_, seen);
+    return {};
+  }
+
+ private:
+  struct Registration {
+    Events events = 0;
+    std::uint32_t generation = 0;
+  };
+  static constexpr std::uint64_t kIgnore = ~std::uint64_t{0};
+
+  static std::uint64_t tag(int fd, std::uint32_t generation) {
+    return (std::uint64_t{generation} << 32) | static_cast<std::uint32_t>(fd);
+  }
+
+  io_uring_sqe* next_sqe() {
+    io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
+    if (sqe == nullptr) {  // the submission queue is full: hand it to the kernel first
+      io_uring_submit(&ring_);
+      sqe = io_uring_get_sqe(&ring_);
+    }
+    return sqe;
+  }
+
+  void arm(int fd) {
+    io_uring_sqe* sqe = next_sqe();
+    io_uring_prep_poll_multishot(sqe, fd, to_poll_mask(regs_[fd].events));
+    io_uring_sqe_set_data64(sqe, tag(fd, regs_[fd].generation));
+  }
+
+  void handle(const io_uring_cqe& cqe, std::vector<FdEvent>& out) {
+    std::uint64_t data = io_uring_cqe_get_data64(&cqe);
+    if (data == kIgnore) return;
+    int fd = static_cast<int>(data & 0xffffffffu);
+    auto generation = static_cast<std::uint32_t>(data >> 32);
+    if (fd < 0 || static_cast<std::size_t>(fd) >= regs_.size()) return;
+    Registration& r = regs_[fd];
+    if (r.generation != generation || r.events == 0) return;  // removed or replaced meanwhile
+    if (cqe.res < 0) {
+      if (cqe.res == -ECANCELED) return;
+      out.push_back(FdEvent{fd, kError});  // EBADF and friends: let the owner find out
+    } else {
+      out.push_back(FdEvent{fd, from_poll_mask(static_cast<std::uint32_t>(cqe.res))});
+    }
+    if (!(cqe.flags & IORING_CQE_F_MORE) && cqe.res >= 0) arm(fd);  // the poll ended: re-arm
+  }
+
+  io_uring ring_{};
+  bool ready_ = false;
+  std::vector<Registration> regs_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<SelectorBackend>> make_uring_backend() {
+  auto backend = std::make_unique<UringBackend>();
+  if (auto ec = backend->init()) return make_error_code(Error::backend_unavailable);
+  return std::unique_ptr<SelectorBackend>(std::move(backend));
+}
+
+}  // namespace muxio
