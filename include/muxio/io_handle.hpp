@@ -26,6 +26,8 @@ class IoOperation : public Cancellable {
   virtual bool perform() = 0;
   // The handle calls this once perform() completed the operation during dispatch.
   virtual void complete() = 0;
+  // The handle is going away: complete with `reason` and never touch the handle again.
+  virtual void detach(std::error_code reason) { interrupt(reason); }
 
  protected:
   ~IoOperation() = default;
@@ -43,6 +45,9 @@ class IoHandle final : public IoWatcher {
   EventLoop& loop() const { return *loop_; }
 
   bool ready(Direction d) const { return ready_[index(d)]; }
+  Proactor* proactor() const { return proactor_; }
+  // A completion operation in flight, so that closing the handle can cancel it.
+  void track(Direction d, IoOperation* op) { waiter_[index(d)] = op; }
   void clear_ready(Direction d) { ready_[index(d)] = false; }
   // A read returned less than asked. On level-triggered backends, and on edge-triggered ones that
   // announce a peer's FIN, that proves the buffer drained; on the others (sigio) a FIN that came
@@ -71,18 +76,24 @@ class IoHandle final : public IoWatcher {
   Events armed_ = 0;
   bool ready_[2] = {true, true};
   IoOperation* waiter_[2] = {nullptr, nullptr};
+  Proactor* proactor_;
 };
 
-// The coroutine side shared by every readiness operation: check cancellation, try, park, resume.
-// Derived provides perform() and fail(error_code).
+// The coroutine side shared by every operation: check cancellation, then either hand the
+// operation to the backend's proactor (when Derived is a CompletionOp and the backend has one), or
+// try the system call and park until the direction is ready. Derived provides perform() and
+// fail(error_code), and for the completion path prepare() and on_completion(), which calls
+// finish_completion() when done or resubmit() to continue (a partial send).
 template <class Derived>
 class IoAwaitable : public IoOperation {
  public:
   IoAwaitable(IoHandle* io, Direction d) : io_(io), dir_(d) {}
   IoAwaitable(const IoAwaitable&) = delete;
   IoAwaitable& operator=(const IoAwaitable&) = delete;
+  // Destroying an operation the kernel still works on happens only when a loop is destroyed with
+  // tasks suspended in it; the ring is torn down right after.
   ~IoAwaitable() {
-    if (parked_) io_->cancel_wait(dir_, this);
+    if (parked_ && io_ != nullptr) io_->cancel_wait(dir_, this);
   }
 
   bool await_ready() const noexcept { return false; }
@@ -91,6 +102,18 @@ class IoAwaitable : public IoOperation {
     ctx_ = context_of(h);
     if (io_ == nullptr) return fail_now(errno_code(EBADF));
     if (auto ec = ctx_->stop_reason()) return fail_now(ec);
+    if constexpr (std::is_base_of_v<CompletionOp, Derived>) {
+      if (Proactor* p = io_->proactor()) {
+        proactor_ = p;
+        parked_ = true;
+        in_flight_ = true;
+        waiting_ = h;
+        ctx_->pending = this;
+        io_->track(dir_, this);
+        p->submit(&self());
+        return true;
+      }
+    }
     if (io_->ready(dir_) && self().perform()) return false;
     if (auto ec = io_->wait(dir_, this)) return fail_now(ec);
     parked_ = true;
@@ -106,12 +129,41 @@ class IoAwaitable : public IoOperation {
   }
 
   void interrupt(std::error_code reason) override {
+    if (in_flight_) {
+      cancel_in_flight(reason);
+      return;
+    }
     io_->cancel_wait(dir_, this);
     self().fail(reason);
     complete();
   }
 
+  void detach(std::error_code reason) override {
+    if (in_flight_) {
+      io_->cancel_wait(dir_, this);
+      io_ = nullptr;  // the handle is going away; the kernel's answer still comes
+      cancel_in_flight(reason);
+      return;
+    }
+    interrupt(reason);
+  }
+
  protected:
+  // The kernel answered and the operation is done: a result that won the race against a
+  // cancellation is kept (no bytes are lost); otherwise the cancellation's reason is reported.
+  void finish_completion(bool has_result) {
+    in_flight_ = false;
+    if (io_ != nullptr) io_->cancel_wait(dir_, this);
+    if (interrupted_ && !has_result) self().fail(interrupted_);
+    complete();
+  }
+  // Continue (a partial send): false if the operation was cancelled meanwhile.
+  bool resubmit() {
+    if (interrupted_ || io_ == nullptr) return false;
+    if constexpr (std::is_base_of_v<CompletionOp, Derived>) proactor_->submit(&self());
+    return true;
+  }
+
   IoHandle* io_;
 
  private:
@@ -120,9 +172,19 @@ class IoAwaitable : public IoOperation {
     self().fail(ec);
     return false;
   }
+  void cancel_in_flight(std::error_code reason) {
+    if constexpr (std::is_base_of_v<CompletionOp, Derived>) {
+      if (interrupted_) return;
+      interrupted_ = reason;
+      proactor_->cancel(&self());
+    }
+  }
 
   Direction dir_;
   bool parked_ = false;
+  bool in_flight_ = false;
+  std::error_code interrupted_;
+  Proactor* proactor_ = nullptr;
   TaskContext* ctx_ = nullptr;
   std::coroutine_handle<> waiting_;
 };

@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "muxio/completion.hpp"
 #include "muxio/events.hpp"
 #include "muxio/result.hpp"
 
@@ -49,10 +50,12 @@ class SelectorBackend {
   // Whether kPeerClosed is reported. Edge-triggered readers rely on it: a short read proves the
   // buffer drained only if a FIN that came with the data would have been announced.
   virtual bool reports_peer_closed() const { return false; }
+  // Backends that can perform operations themselves (io_uring) return their proactor.
+  virtual Proactor* proactor() { return nullptr; }
   // old_events == 0 adds fd; new_events == 0 removes it; otherwise changes its interest.
   virtual std::error_code modify(int fd, Events old_events, Events new_events) = 0;
   // Waits at most `timeout` (negative: forever) and appends ready descriptors to `out`. An
-  // interrupted wait (EINTR) returns success with nothing appended.
+  // interrupted wait returns EINTR (the Selector retries with the time left).
   virtual std::error_code poll(std::chrono::nanoseconds timeout, std::vector<FdEvent>& out) = 0;
 };
 

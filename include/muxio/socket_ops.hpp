@@ -15,10 +15,12 @@
 
 namespace muxio {
 
-class RecvOp final : public IoAwaitable<RecvOp> {
+class RecvOp final : public IoAwaitable<RecvOp>, public CompletionOp {
  public:
   RecvOp(IoHandle* io, std::span<std::byte> buf) : IoAwaitable(io, Direction::read), buf_(buf) {}
   bool perform() override;
+  void prepare(void* sqe) override;
+  void on_completion(int result) override;
   void fail(std::error_code ec) { error_ = ec; }
   Result<std::size_t> await_resume() const {
     if (error_) return error_;
@@ -33,16 +35,19 @@ class RecvOp final : public IoAwaitable<RecvOp> {
 
 // Backpressure: the coroutine stays suspended until the kernel took every byte, so a peer that
 // does not read holds at most the caller's buffer, never a growing queue.
-class SendAllOp final : public IoAwaitable<SendAllOp> {
+class SendAllOp final : public IoAwaitable<SendAllOp>, public CompletionOp {
  public:
   SendAllOp(IoHandle* io, std::span<const std::byte> buf)
       : IoAwaitable(io, Direction::write), rest_(buf) {}
   bool perform() override;
+  void prepare(void* sqe) override;
+  void on_completion(int result) override;
   void fail(std::error_code ec) { error_ = ec; }
   std::error_code await_resume() const { return error_; }
 
  private:
   std::span<const std::byte> rest_;
+  std::size_t sent_ = 0;
   std::error_code error_;
 };
 

@@ -29,10 +29,12 @@ struct Accepted {
 
 class TcpListener;
 
-class AcceptOp final : public IoAwaitable<AcceptOp> {
+class AcceptOp final : public IoAwaitable<AcceptOp>, public CompletionOp {
  public:
   explicit AcceptOp(TcpListener& listener);
   bool perform() override;
+  void prepare(void* sqe) override;
+  void on_completion(int result) override;
   void fail(std::error_code ec) { error_ = ec; }
   Result<Accepted> await_resume();
 
@@ -40,6 +42,8 @@ class AcceptOp final : public IoAwaitable<AcceptOp> {
   TcpListener* listener_;
   int fd_ = -1;
   SocketAddress peer_;
+  sockaddr_storage peer_storage_{};  // filled by the kernel on the completion path
+  socklen_t peer_len_ = sizeof(sockaddr_storage);
   std::error_code error_;
 };
 

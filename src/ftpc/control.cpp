@@ -20,13 +20,20 @@ class ClientCategory final : public std::error_category {
   const char* name() const noexcept override { return "ftpc"; }
   std::string message(int v) const override {
     switch (static_cast<ClientError>(v)) {
-      case ClientError::protocol: return "the server sent something that is not an FTP reply";
-      case ClientError::closed: return "the server closed the control connection";
-      case ClientError::bad_argument: return "CR, LF or NUL in a path";
-      case ClientError::short_transfer: return "the transfer ended early";
-      case ClientError::resolve_failed: return "cannot resolve the host name";
-      case ClientError::login_failed: return "login refused";
-      case ClientError::local_io: return "local file error";
+      case ClientError::protocol:
+        return "the server sent something that is not an FTP reply";
+      case ClientError::closed:
+        return "the server closed the control connection";
+      case ClientError::bad_argument:
+        return "CR, LF or NUL in a path";
+      case ClientError::short_transfer:
+        return "the transfer ended early";
+      case ClientError::resolve_failed:
+        return "cannot resolve the host name";
+      case ClientError::login_failed:
+        return "login refused";
+      case ClientError::local_io:
+        return "local file error";
     }
     return "unknown ftpc error";
   }
@@ -135,9 +142,9 @@ ControlConnection::ControlConnection(EventLoop& loop, TcpStream stream, Options 
 }
 
 Task<Result<std::unique_ptr<ControlConnection>>> ControlConnection::connect(EventLoop& loop,
-                                                                           std::string host,
-                                                                           std::uint16_t port,
-                                                                           Options options) {
+                                                                            std::string host,
+                                                                            std::uint16_t port,
+                                                                            Options options) {
   auto addr = co_await resolve(host, port);
   if (!addr) co_return addr.error();
   auto stream = co_await with_timeout(options.connect_timeout, TcpStream::connect(loop, *addr));
@@ -375,7 +382,8 @@ Task<Result<std::int64_t>> ControlConnection::mdtm(std::string path) {
   if (!r) co_return r.error();
   if (r->code != 213) co_return reply_error(r->code);
   std::string t = r->text();
-  while (!t.empty() && t.back() == ' ') t.pop_back();
+  while (!t.empty() && t.back() == ' ')
+    t.pop_back();
   auto v = ftp::parse_mdtm(t);
   if (!v) co_return make_error_code(ClientError::protocol);
   co_return *v;

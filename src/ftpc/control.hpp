@@ -30,13 +30,13 @@ namespace muxio::ftpc {
 
 // Errors of the client that are not an errno or a reply code.
 enum class ClientError {
-  protocol = 1,      // the server sent something that is not an FTP reply
-  closed,            // the server closed the control connection
-  bad_argument,      // CR/LF/NUL in a path or name
-  short_transfer,    // the data ended before the expected size
-  resolve_failed,    // the host name did not resolve
-  login_failed,      // 530 and friends at login
-  local_io,          // unused (local file errors are their errno)
+  protocol = 1,    // the server sent something that is not an FTP reply
+  closed,          // the server closed the control connection
+  bad_argument,    // CR/LF/NUL in a path or name
+  short_transfer,  // the data ended before the expected size
+  resolve_failed,  // the host name did not resolve
+  login_failed,    // 530 and friends at login
+  local_io,        // unused (local file errors are their errno)
 };
 const std::error_category& client_category() noexcept;
 std::error_code make_error_code(ClientError e) noexcept;
@@ -63,8 +63,8 @@ class ControlConnection {
  public:
   // Resolves host (numeric, or by getaddrinfo on the offload pool), connects, reads the greeting.
   static Task<Result<std::unique_ptr<ControlConnection>>> connect(EventLoop& loop, std::string host,
-                                                                   std::uint16_t port,
-                                                                   Options options);
+                                                                  std::uint16_t port,
+                                                                  Options options);
   ControlConnection(EventLoop& loop, TcpStream stream, Options options);
 
   // USER/PASS (anonymous when user is empty), then FEAT, UTF8 when offered, TYPE I.

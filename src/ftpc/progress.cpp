@@ -65,7 +65,8 @@ std::string compose(std::string_view name, const BarView& b, std::string_view ex
   const int usable = std::max(width - 1, 10);
   std::string right = right_part(b, extra);
   int right_w = static_cast<int>(right.size());
-  int name_w = std::min<int>(static_cast<int>(display_width(name)), std::max(12, usable / 3));
+  // One name column for every line of the board, so that the bars line up.
+  int name_w = std::clamp(usable / 5, 8, 32);
   // name, two spaces, bar (>= 10 columns), two spaces, right part
   int bar_w = usable - name_w - 2 - 2 - right_w;
   double fraction = 0;
@@ -202,8 +203,8 @@ std::string render_plain(const BoardView& view) {
   std::string out;
   for (const auto& b : view.bars)
     out += fit_name(b.name, 200) + ": " + right_part(b, {}) + "\n";
-  std::string extra = std::to_string(view.files_done) + "/" + std::to_string(view.files_total) +
-                      " files";
+  std::string extra =
+      std::to_string(view.files_done) + "/" + std::to_string(view.files_total) + " files";
   if (view.files_failed > 0) extra += ", " + std::to_string(view.files_failed) + " failed";
   out += "total: " + right_part(view.total, extra) + "\n";
   return out;

@@ -54,7 +54,8 @@ struct BoardView {
   std::size_t files_failed = 0;
 };
 
-// One line, at most width - 1 columns: "name  [=====>    ]  45%  1.2 MiB/2.7 MiB  3.1 MiB/s  ETA 0:05".
+// One line, at most width - 1 columns: "name  [=====>    ]  45%  1.2 MiB/2.7 MiB  3.1 MiB/s  ETA
+// 0:05".
 std::string render_bar_line(const BarView& bar, int width);
 // "total [...] 45%  3/20 files  ..." (the failed count when any).
 std::string render_total_line(const BoardView& view, int width);

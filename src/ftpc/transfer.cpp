@@ -36,8 +36,8 @@ bool is_cancel(std::error_code ec) {
 }  // namespace
 
 Task<Result<std::unique_ptr<ControlConnection>>> open_session(EventLoop& loop, Endpoint endpoint) {
-  auto conn = co_await ControlConnection::connect(loop, endpoint.host, endpoint.port,
-                                                  endpoint.options);
+  auto conn =
+      co_await ControlConnection::connect(loop, endpoint.host, endpoint.port, endpoint.options);
   if (!conn) co_return conn.error();
   auto ec = co_await (*conn)->login(endpoint.user, endpoint.password);
   if (ec) co_return ec;
@@ -57,7 +57,8 @@ TransferRunner::TransferRunner(EventLoop& loop, Endpoint endpoint, std::vector<J
       observer_(observer) {}
 
 Task<void> TransferRunner::run() {
-  std::size_t n = std::clamp<std::size_t>(options_.parallel, 1, std::max<std::size_t>(jobs_.size(), 1));
+  std::size_t n =
+      std::clamp<std::size_t>(options_.parallel, 1, std::max<std::size_t>(jobs_.size(), 1));
   for (std::size_t i = 0; i < n; ++i)
     workers_.push_back(loop_.spawn(transfer_worker(*this)));
   for (auto& w : workers_)
@@ -142,8 +143,8 @@ Task<std::error_code> TransferRunner::get(Job& job, ControlConnection& conn) {
   if (fd.get() < 0) co_return errno_code(errno);
   if (job.range) {
     // A segment: continues from where an earlier attempt stopped.
-    std::uint64_t from = job.attempts > 1 ? std::max(job.position, job.range->first)
-                                          : job.range->first;
+    std::uint64_t from =
+        job.attempts > 1 ? std::max(job.position, job.range->first) : job.range->first;
     if (job.attempts == 1) job.position = from;
     job.start_offset = job.range->first;
     if (from >= job.range->second) co_return std::error_code{};

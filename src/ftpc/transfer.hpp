@@ -39,9 +39,9 @@ enum class JobState { queued, running, done, skipped, failed };
 
 struct Job {
   JobKind direction = JobKind::get;
-  std::string remote;  // path on the server
-  std::string local;   // path here
-  std::string label;   // what the board shows
+  std::string remote;                 // path on the server
+  std::string local;                  // path here
+  std::string label;                  // what the board shows
   std::optional<std::uint64_t> size;  // known beforehand (listing, stat), else asked
   std::optional<std::int64_t> mtime;  // set on the copy when preserve_mtime
   // Segmented download: this job fetches [first, second) of the file; the file is not truncated.
@@ -54,9 +54,7 @@ struct Job {
   std::string error;
   double seconds = 0;  // time from start to end
 
-  std::uint64_t done_bytes() const {
-    return range ? position - range->first : position;
-  }
+  std::uint64_t done_bytes() const { return range ? position - range->first : position; }
   std::optional<std::uint64_t> total_bytes() const {
     if (range) return range->second - range->first;
     return size;
@@ -75,8 +73,8 @@ class TransferObserver {
 struct RunOptions {
   std::size_t parallel = 4;
   bool resume = false;
-  int retries = 3;                                     // attempts after the first
-  Duration backoff = std::chrono::milliseconds(500);   // doubled at each retry, at most 10 s
+  int retries = 3;                                    // attempts after the first
+  Duration backoff = std::chrono::milliseconds(500);  // doubled at each retry, at most 10 s
   bool preserve_mtime = false;
 };
 

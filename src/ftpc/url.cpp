@@ -20,9 +20,9 @@ int hex_value(char c) {
 }
 
 bool is_unreserved(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-         c == '-' || c == '.' || c == '_' || c == '~' || c == '/' || c == '*' || c == '?' ||
-         c == '[' || c == ']' || c == '+' || c == ',' || c == '=' || c == ':' || c == '@';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '.' || c == '_' || c == '~' || c == '/' || c == '*' || c == '?' || c == '[' ||
+         c == ']' || c == '+' || c == ',' || c == '=' || c == ':' || c == '@';
 }
 
 std::string encode_userinfo(std::string_view s) {
@@ -107,11 +107,13 @@ std::optional<Url> parse_url(std::string_view s, std::string* error) {
   constexpr std::string_view scheme = "ftp://";
   if (s.size() < scheme.size()) return fail("not an ftp:// URL");
   for (std::size_t i = 0; i < scheme.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(s[i])) != scheme[i]) return fail("not an ftp:// URL");
+    if (std::tolower(static_cast<unsigned char>(s[i])) != scheme[i])
+      return fail("not an ftp:// URL");
   s.remove_prefix(scheme.size());
   auto slash = s.find('/');
   std::string_view authority = s.substr(0, slash);
-  std::string_view raw_path = slash == std::string_view::npos ? std::string_view{} : s.substr(slash + 1);
+  std::string_view raw_path =
+      slash == std::string_view::npos ? std::string_view{} : s.substr(slash + 1);
   Url url;
   auto at = authority.rfind('@');
   if (at != std::string_view::npos) {
@@ -184,9 +186,12 @@ std::optional<NetrcCredentials> netrc_lookup(std::string_view text, std::string_
     std::size_t j = is_machine ? i + 2 : i + 1;
     NetrcCredentials c;
     for (; j + 1 < tokens.size() && tokens[j] != "machine" && tokens[j] != "default"; j += 2) {
-      if (tokens[j] == "login") c.login = tokens[j + 1];
-      else if (tokens[j] == "password") c.password = tokens[j + 1];
-      else if (tokens[j] == "account") continue;
+      if (tokens[j] == "login")
+        c.login = tokens[j + 1];
+      else if (tokens[j] == "password")
+        c.password = tokens[j + 1];
+      else if (tokens[j] == "account")
+        continue;
     }
     if (match && !found) found = c;
     if (is_default && !fallback) fallback = c;

@@ -8,11 +8,13 @@ IoHandle::IoHandle(EventLoop& loop, int fd)
     : loop_(&loop),
       fd_(fd),
       edge_(loop.selector().edge_triggered()),
-      short_read_drains_(!edge_ || loop.selector().backend().reports_peer_closed()) {}
+      short_read_drains_(!edge_ || loop.selector().backend().reports_peer_closed()),
+      proactor_(loop.selector().backend().proactor()) {}
 
 IoHandle::~IoHandle() {
   for (Direction d : {Direction::read, Direction::write}) {
-    if (IoOperation* op = waiter_[index(d)]) op->interrupt(errno_code(ECANCELED));
+    if (IoOperation* op = std::exchange(waiter_[index(d)], nullptr))
+      op->detach(errno_code(ECANCELED));
   }
   if (armed_ != 0) (void)loop_->selector().unregister(fd_);
 }

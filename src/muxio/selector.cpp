@@ -52,7 +52,22 @@ const SelectorKey* Selector::get_key(int fd) const {
 Result<std::span<const ReadyEvent>> Selector::select(std::chrono::nanoseconds timeout) {
   raw_.clear();
   ready_.clear();
-  if (auto ec = backend_->poll(timeout, raw_)) return ec;
+  // EINTR is retried with the time left (Python's PEP 475): a signal never shortens a wait.
+  // Signals meant for an EventLoop arrive through its self-pipe, which wakes the wait anyway.
+  // (io_uring's task work also interrupts waits of the whole thread.)
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    auto ec = backend_->poll(timeout, raw_);
+    if (ec != std::errc::interrupted) {
+      if (ec) return ec;
+      break;
+    }
+    if (!raw_.empty()) break;
+    if (timeout.count() >= 0) {
+      timeout = deadline - std::chrono::steady_clock::now();
+      if (timeout.count() <= 0) break;
+    }
+  }
   for (const FdEvent& ev : raw_) {
     const SelectorKey* key = get_key(ev.fd);
     if (key == nullptr) continue;  // unregistered since the backend saw it (sigio's queue)

@@ -1,5 +1,6 @@
 #include "muxio/socket_ops.hpp"
 
+#include <liburing.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 
@@ -30,6 +31,36 @@ bool RecvOp::perform() {
     error_ = errno_code(errno);
     return true;
   }
+}
+
+void RecvOp::prepare(void* sqe) {
+  io_uring_prep_recv(static_cast<io_uring_sqe*>(sqe), io_->fd(), buf_.data(), buf_.size(), 0);
+}
+
+void RecvOp::on_completion(int result) {
+  if (result >= 0) {
+    received_ = static_cast<std::size_t>(result);
+  } else {
+    error_ = errno_code(-result);
+  }
+  finish_completion(result >= 0);
+}
+
+void SendAllOp::prepare(void* sqe) {
+  io_uring_prep_send(static_cast<io_uring_sqe*>(sqe), io_->fd(), rest_.data(), rest_.size(),
+                     MSG_NOSIGNAL);
+}
+
+void SendAllOp::on_completion(int result) {
+  if (result > 0) {
+    sent_ += static_cast<std::size_t>(result);
+    rest_ = rest_.subspan(static_cast<std::size_t>(result));
+    if (!rest_.empty() && resubmit()) return;  // a partial send: the kernel takes the rest next
+  } else {
+    error_ = errno_code(result < 0 ? -result : EPIPE);
+  }
+  // Cancelled halfway, the bytes already sent are gone: report the cancellation.
+  finish_completion(rest_.empty() && !error_);
 }
 
 bool SendAllOp::perform() {

@@ -1,6 +1,7 @@
 #include "muxio/tcp_listener.hpp"
 
 #include <fcntl.h>
+#include <liburing.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -123,6 +124,32 @@ bool AcceptOp::perform() {
         return true;
     }
   }
+}
+
+void AcceptOp::prepare(void* sqe) {
+  peer_len_ = sizeof peer_storage_;
+  io_uring_prep_accept(static_cast<io_uring_sqe*>(sqe), io_->fd(),
+                       reinterpret_cast<sockaddr*>(&peer_storage_), &peer_len_,
+                       SOCK_NONBLOCK | SOCK_CLOEXEC);
+}
+
+void AcceptOp::on_completion(int result) {
+  if (result >= 0) {
+    fd_ = result;
+    peer_ = SocketAddress::from_sockaddr(reinterpret_cast<sockaddr*>(&peer_storage_), peer_len_);
+    finish_completion(true);
+    return;
+  }
+  int err = -result;
+  if (err == EINTR || err == ECONNABORTED || err == EAGAIN) {
+    if (resubmit()) return;
+  } else if (err == EMFILE || err == ENFILE) {
+    // The same shedding as on the readiness path (see tcp_listener.hpp).
+    auto shed = listener_->shed_one();
+    if (shed != TcpListener::Shed::no_spare && resubmit()) return;
+  }
+  error_ = errno_code(err);
+  finish_completion(false);
 }
 
 Result<Accepted> AcceptOp::await_resume() {

@@ -159,32 +159,35 @@ TEST_P(SelectorConformance, TimeoutIsNeverEarly) {
 
 extern "C" void ignore_signal(int) {}
 
-TEST_P(SelectorConformance, InterruptedWaitReturnsWithoutError) {
+TEST_P(SelectorConformance, SignalsNeitherFailNorShortenAWait) {
   SocketPair p;
   ASSERT_FALSE(sel->register_fd(p.fd[0], kReadable));
   struct sigaction sa {};
   struct sigaction old {};
-  sa.sa_handler = ignore_signal;  // no SA_RESTART: the wait fails with EINTR
+  sa.sa_handler = ignore_signal;  // no SA_RESTART: the wait fails with EINTR underneath
   sigemptyset(&sa.sa_mask);
   ASSERT_EQ(::sigaction(SIGUSR1, &sa, &old), 0);
   pthread_t self = pthread_self();
   std::atomic<bool> done{false};
+  std::atomic<int> sent{0};
   std::thread killer([&] {
-    std::this_thread::sleep_for(50ms);
+    std::this_thread::sleep_for(20ms);
     while (!done.load()) {
       pthread_kill(self, SIGUSR1);
+      ++sent;
       std::this_thread::sleep_for(20ms);
     }
   });
   auto start = std::chrono::steady_clock::now();
-  auto events = sel->select(10s);
+  auto events = sel->select(300ms);
   auto took = std::chrono::steady_clock::now() - start;
   done = true;
   killer.join();
   ::sigaction(SIGUSR1, &old, nullptr);
   ASSERT_TRUE(events.ok()) << events.error().message();
   EXPECT_TRUE(events->empty());
-  EXPECT_LT(took, 9s) << "the signal should have ended the wait early";
+  EXPECT_GT(sent.load(), 2) << "signals did arrive during the wait";
+  EXPECT_GE(took, 300ms) << "EINTR is retried with the time left";
   // The selector still works afterwards.
   ASSERT_EQ(::write(p.fd[1], "x", 1), 1);
   EXPECT_TRUE(ready_mask(p.fd[0], 1s) & kReadable);

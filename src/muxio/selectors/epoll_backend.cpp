@@ -38,7 +38,7 @@ class EpollBackend final : public SelectorBackend {
   std::error_code poll(std::chrono::nanoseconds timeout, std::vector<FdEvent>& out) override {
     int n =
         ::epoll_wait(epfd_, events_.data(), static_cast<int>(events_.size()), timeout_ms(timeout));
-    if (n < 0) return errno == EINTR ? std::error_code{} : errno_code(errno);
+    if (n < 0) return errno_code(errno);  // EINTR included: the Selector retries
     for (int i = 0; i < n; ++i)
       out.push_back(FdEvent{events_[i].data.fd, from_epoll(events_[i])});
     return {};

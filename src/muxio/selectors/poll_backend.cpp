@@ -47,7 +47,7 @@ class PollBackend final : public SelectorBackend {
 
   std::error_code poll(std::chrono::nanoseconds timeout, std::vector<FdEvent>& out) override {
     int n = ::poll(fds_.data(), fds_.size(), timeout_ms(timeout));
-    if (n < 0) return errno == EINTR ? std::error_code{} : errno_code(errno);
+    if (n < 0) return errno_code(errno);  // EINTR included: the Selector retries
     for (std::size_t i = 0; i < fds_.size() && n > 0; ++i) {
       if (fds_[i].revents != 0) {
         out.push_back(FdEvent{fds_[i].fd, from_poll(fds_[i].revents)});

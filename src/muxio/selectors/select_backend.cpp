@@ -42,7 +42,7 @@ class SelectBackend final : public SelectorBackend {
     }
     int n = ::select(max_fd_ + 1, &readable, &writable, nullptr, tvp);
     if (n < 0) {
-      if (errno == EINTR) return {};
+      if (errno == EINTR) return errno_code(EINTR);  // the Selector retries
       if (errno == EBADF) return report_closed(out);
       return errno_code(errno);
     }

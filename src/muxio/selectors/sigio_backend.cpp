@@ -119,7 +119,10 @@ class SigioBackend final : public SelectorBackend {
                     static_cast<long>(left.count() % 1'000'000'000)};
         sig = ::sigtimedwait(&set_, &info, &ts);
       }
-      if (sig < 0) break;  // EAGAIN: time is up; EINTR: back to the loop
+      if (sig < 0) {
+        if (errno == EINTR && found_.empty()) return errno_code(EINTR);  // the Selector retries
+        break;                                                           // EAGAIN: the time is up
+      }
       take(sig, info);
     }
     // Then every signal already queued, without waiting.

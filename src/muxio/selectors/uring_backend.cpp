@@ -1,3 +1,8 @@
+// io_uring, both ways. As a proactor it performs recv, send and accept itself: the operation is
+// queued in the submission ring, submitted with the loop's next wait (one system call for every
+// operation and the wait), and its completion carries the result — the seeds' asynchronous IO,
+// where the data is already in the buffer when the task resumes. Operations without a completion
+// form (connect, sendfile) and raw Selector users get readiness:
 // io_uring as a readiness backend: every registered descriptor has one multishot POLL_ADD in the
 // ring, and a wait is one io_uring_submit_and_wait — no epoll_ctl, no copying of sets. Multishot
 // polls post a completion for each wake-up of the descriptor (and one at arming time if it is
@@ -13,6 +18,7 @@
 #include <poll.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdint>
 
 #include "selectors/backends.hpp"
@@ -39,7 +45,7 @@ Events from_poll_mask(std::uint32_t m) {
   return e;
 }
 
-class UringBackend final : public SelectorBackend {
+class UringBackend final : public SelectorBackend, public Proactor {
  public:
   UringBackend() = default;
   ~UringBackend() override {
@@ -56,6 +62,19 @@ class UringBackend final : public SelectorBackend {
   std::string_view name() const override { return "uring"; }
   bool edge_triggered() const override { return true; }
   bool reports_peer_closed() const override { return true; }
+  Proactor* proactor() override { return this; }
+
+  void submit(CompletionOp* op) override {
+    io_uring_sqe* sqe = next_sqe();
+    op->prepare(sqe);
+    io_uring_sqe_set_data64(sqe, op_tag(op));
+  }
+
+  void cancel(CompletionOp* op) override {
+    io_uring_sqe* sqe = next_sqe();
+    io_uring_prep_cancel64(sqe, op_tag(op), 0);
+    io_uring_sqe_set_data64(sqe, kIgnore);
+  }
 
   std::error_code modify(int fd, Events old_events, Events new_events) override {
     if (static_cast<std::size_t>(fd) >= regs_.size()) regs_.resize(fd + 1);
@@ -72,6 +91,7 @@ class UringBackend final : public SelectorBackend {
   }
 
   std::error_code poll(std::chrono::nanoseconds timeout, std::vector<FdEvent>& out) override {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
     io_uring_cqe* cqe = nullptr;
     int rc;
     if (timeout.count() < 0) {
@@ -85,11 +105,18 @@ class UringBackend final : public SelectorBackend {
     }
     unsigned head;
     unsigned seen = 0;
+    bool progressed = false;  // an event or a completed operation, not just bookkeeping
     io_uring_for_each_cqe(&ring_, head, cqe) {
       ++seen;
-      handle(*cqe, out);
+      progressed |= handle(*cqe, out);
     }
     io_uring_cq_advance(&ring_, seen);
+    // Woken with nothing to show before the time is up (a signal, task work, only bookkeeping
+    // completions — liburing then returns the number submitted, not -EINTR): the Selector
+    // retries with the time left.
+    if (!progressed && (timeout.count() < 0 || std::chrono::steady_clock::now() < deadline)) {
+      return errno_code(EINTR);
+    }
     return {};
   }
 
@@ -100,9 +127,12 @@ class UringBackend final : public SelectorBackend {
   };
   static constexpr std::uint64_t kIgnore = ~std::uint64_t{0};
 
+  // user_data: operations are pointers with the low bit set (they are at least 2-aligned);
+  // poll registrations are generation << 32 | fd << 1, low bit clear.
   static std::uint64_t tag(int fd, std::uint32_t generation) {
-    return (std::uint64_t{generation} << 32) | static_cast<std::uint32_t>(fd);
+    return (std::uint64_t{generation} << 32) | (static_cast<std::uint64_t>(fd) << 1);
   }
+  static std::uint64_t op_tag(CompletionOp* op) { return reinterpret_cast<std::uint64_t>(op) | 1; }
 
   io_uring_sqe* next_sqe() {
     io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
@@ -119,21 +149,27 @@ class UringBackend final : public SelectorBackend {
     io_uring_sqe_set_data64(sqe, tag(fd, regs_[fd].generation));
   }
 
-  void handle(const io_uring_cqe& cqe, std::vector<FdEvent>& out) {
+  // True when the completion meant something: an event reported or an operation completed.
+  bool handle(const io_uring_cqe& cqe, std::vector<FdEvent>& out) {
     std::uint64_t data = io_uring_cqe_get_data64(&cqe);
-    if (data == kIgnore) return;
-    int fd = static_cast<int>(data & 0xffffffffu);
+    if (data == kIgnore) return false;
+    if (data & 1) {
+      reinterpret_cast<CompletionOp*>(data & ~std::uint64_t{1})->on_completion(cqe.res);
+      return true;
+    }
+    int fd = static_cast<int>((data & 0xffffffffu) >> 1);
     auto generation = static_cast<std::uint32_t>(data >> 32);
-    if (fd < 0 || static_cast<std::size_t>(fd) >= regs_.size()) return;
+    if (fd < 0 || static_cast<std::size_t>(fd) >= regs_.size()) return false;
     Registration& r = regs_[fd];
-    if (r.generation != generation || r.events == 0) return;  // removed or replaced meanwhile
+    if (r.generation != generation || r.events == 0) return false;  // removed or replaced
     if (cqe.res < 0) {
-      if (cqe.res == -ECANCELED) return;
+      if (cqe.res == -ECANCELED) return false;
       out.push_back(FdEvent{fd, kError});  // EBADF and friends: let the owner find out
     } else {
       out.push_back(FdEvent{fd, from_poll_mask(static_cast<std::uint32_t>(cqe.res))});
     }
     if (!(cqe.flags & IORING_CQE_F_MORE) && cqe.res >= 0) arm(fd);  // the poll ended: re-arm
+    return true;
   }
 
   io_uring ring_{};

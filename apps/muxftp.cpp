@@ -1,0 +1,869 @@
+// muxftp: the FTP client. Parallel transfers on one event loop, with a live progress board.
+//
+//   muxftp get URL... [-o DIR] [-j N] [--resume] [--segments K]
+//   muxftp put FILE... URL/ [-j N] [--resume]
+//   muxftp ls URL | rm URL | mkdir URL | mv URL NEWNAME
+//   muxftp mirror URL DIR | mirror --reverse DIR URL [--delete]
+//
+// Progress and per-file summaries go to stderr (a board on a terminal, plain lines otherwise);
+// listings and --json go to stdout. Exit status: 0 all well, 1 some file failed, 2 usage,
+// 130 interrupted (Ctrl-C; partial downloads stay and --resume continues them).
+#include <fcntl.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <set>
+
+#include "ftpc/control.hpp"
+#include "ftpc/progress.hpp"
+#include "ftpc/transfer.hpp"
+#include "ftpc/url.hpp"
+#include "muxio/muxio.hpp"
+
+namespace {
+
+using namespace muxio;
+using namespace muxio::ftpc;
+namespace fs = std::filesystem;
+
+struct Cli {
+  std::string command;
+  std::vector<std::string> args;
+  std::string out_dir = ".";
+  std::size_t parallel = 4;
+  bool resume = false;
+  std::size_t segments = 0;
+  std::string progress = "auto";
+  bool quiet = false;
+  bool json = false;
+  int retries = 3;
+  double timeout = 60;
+  bool active = false;
+  std::string io = "best";
+  bool reverse = false;
+  bool remove_extra = false;  // mirror --delete
+};
+
+void write_fd(int fd, std::string_view s) {
+  while (!s.empty()) {
+    ssize_t n = ::write(fd, s.data(), s.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return;
+    }
+    s.remove_prefix(static_cast<std::size_t>(n));
+  }
+}
+
+void err_line(const std::string& s) {
+  write_fd(STDERR_FILENO, "muxftp: " + s + "\n");
+}
+
+int terminal_width(int fd) {
+  winsize ws{};
+  if (::ioctl(fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) return ws.ws_col;
+  return 80;
+}
+
+double now_seconds() {
+  return std::chrono::duration<double>(Clock::now().time_since_epoch()).count();
+}
+
+std::string json_escape(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (u < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", u);
+      out += buf;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+// ---- progress board ----------------------------------------------------------------------------
+
+enum class Mode { bars, lines, none };
+
+// Owns what stderr shows while jobs run. The ticker calls tick() ~10 times a second.
+class Board final : public TransferObserver {
+ public:
+  Board(Mode mode, bool quiet) : mode_(quiet ? Mode::none : mode), quiet_(quiet) {}
+
+  void attach(const std::vector<Job>* jobs) {
+    jobs_ = jobs;
+    meters_.assign(jobs->size(), RateMeter{});
+    total_meter_ = RateMeter{};
+  }
+
+  void started(const Job&) override {}
+
+  void finished(const Job& job) override {
+    if (quiet_ && job.state != JobState::failed) return;
+    std::string line = summary(job);
+    if (mode_ == Mode::bars) {
+      pending_.push_back(line);
+      draw();
+    } else {
+      write_fd(STDERR_FILENO, fit_name(line, 4096) + "\n");
+    }
+  }
+
+  void tick() {
+    if (jobs_ == nullptr) return;
+    double t = now_seconds();
+    std::uint64_t total = 0;
+    for (std::size_t i = 0; i < jobs_->size(); ++i) {
+      const Job& j = (*jobs_)[i];
+      std::uint64_t moved = j.position > j.start_offset ? j.position - j.start_offset : 0;
+      if (j.state == JobState::running) meters_[i].sample(t, moved);
+      total += moved;
+    }
+    total_meter_.sample(t, total);
+    if (mode_ == Mode::bars) {
+      draw();
+    } else if (mode_ == Mode::lines && t - last_plain_ >= 2.0) {
+      last_plain_ = t;
+      bool running = std::any_of(jobs_->begin(), jobs_->end(),
+                                 [](const Job& j) { return j.state == JobState::running; });
+      if (running) write_fd(STDERR_FILENO, render_plain(view()));
+    }
+  }
+
+  // Takes the board off the screen (summary lines stay).
+  void close() {
+    if (mode_ != Mode::bars) return;
+    if (!pending_.empty()) draw();
+    if (lines_ > 0) write_fd(STDERR_FILENO, render_clear(lines_));
+    lines_ = 0;
+  }
+
+ private:
+  BoardView view() const {
+    BoardView v;
+    std::uint64_t done = 0, size = 0;
+    bool sizes_known = true;
+    for (std::size_t i = 0; i < jobs_->size(); ++i) {
+      const Job& j = (*jobs_)[i];
+      done += j.done_bytes();
+      auto t = j.total_bytes();
+      if (t)
+        size += *t;
+      else
+        sizes_known = false;
+      if (j.state == JobState::done || j.state == JobState::skipped) ++v.files_done;
+      if (j.state == JobState::failed) ++v.files_failed;
+      if (j.state == JobState::running) {
+        BarView b;
+        b.name = j.label;
+        b.done = j.done_bytes();
+        b.total = j.total_bytes();
+        b.rate = meters_[i].rate();
+        v.bars.push_back(b);
+      }
+    }
+    v.files_total = jobs_->size();
+    v.total.done = done;
+    if (sizes_known) v.total.total = size;
+    v.total.rate = total_meter_.rate();
+    return v;
+  }
+
+  void draw() {
+    if (jobs_ == nullptr) return;
+    int drawn = 0;
+    std::string frame =
+        render_frame(view(), terminal_width(STDERR_FILENO), lines_, pending_, &drawn);
+    pending_.clear();
+    lines_ = drawn;
+    write_fd(STDERR_FILENO, frame);
+  }
+
+  static std::string summary(const Job& j) {
+    std::string name = j.label;
+    switch (j.state) {
+      case JobState::skipped:
+        return "skipped " + name + " (already complete)";
+      case JobState::failed:
+        return "FAILED  " + name + ": " + j.error;
+      default:
+        break;
+    }
+    std::uint64_t moved = j.position > j.start_offset ? j.position - j.start_offset : 0;
+    std::string s = "done    " + name + "  " + format_bytes(moved) + " in ";
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.1f s", j.seconds);
+    s += buf;
+    if (j.seconds > 0) s += " (" + format_rate(static_cast<double>(moved) / j.seconds) + ")";
+    if (j.start_offset > 0 && !j.range) s += ", resumed at " + format_bytes(j.start_offset);
+    if (j.attempts > 1) s += ", " + std::to_string(j.attempts) + " attempts";
+    return s;
+  }
+
+  Mode mode_;
+  bool quiet_;
+  const std::vector<Job>* jobs_ = nullptr;
+  std::vector<RateMeter> meters_;
+  RateMeter total_meter_;
+  std::vector<std::string> pending_;
+  int lines_ = 0;
+  double last_plain_ = 0;
+};
+
+Task<void> board_ticker(Board& board) {
+  for (int i = 0; i < 100 * 60 * 60 * 24; ++i) {  // a day of ticks at most
+    if (co_await sleep_for(std::chrono::milliseconds(100))) co_return;
+    board.tick();
+  }
+}
+
+// ---- the program -------------------------------------------------------------------------------
+
+struct App {
+  App(EventLoop& l, Cli c) : loop(l), cli(std::move(c)) {}
+  EventLoop& loop;
+  Cli cli;
+  Mode mode = Mode::none;
+  TransferRunner* runner = nullptr;
+  TaskHandle main;
+  bool interrupted = false;
+  int status = 0;
+  std::string json;  // the "files" array items of --json
+  double started = now_seconds();
+};
+
+std::string read_password(const std::string& prompt) {
+  if (!::isatty(STDIN_FILENO)) return {};
+  termios old{};
+  ::tcgetattr(STDIN_FILENO, &old);
+  termios quiet = old;
+  quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+  std::cerr << prompt << std::flush;
+  ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+  std::string line;
+  std::getline(std::cin, line);
+  ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+  std::cerr << "\n";
+  return line;
+}
+
+// URL -> server endpoint, with credentials from the URL, else ~/.netrc, else a prompt (when a
+// user was named without a password), else anonymous.
+std::optional<Endpoint> endpoint_of(const App& app, const Url& url) {
+  Endpoint e;
+  e.host = url.host;
+  e.port = url.port;
+  e.user = url.user;
+  e.password = url.password;
+  if (!url.has_password) {
+    auto n = netrc_lookup(read_netrc_file(), url.host);
+    if (n && (url.user.empty() || url.user == n->login)) {
+      e.user = n->login;
+      e.password = n->password;
+    } else if (!url.user.empty()) {
+      e.password = read_password("Password for " + url.user + "@" + url.host + ": ");
+    }
+  }
+  e.options.active = app.cli.active;
+  auto t = std::chrono::duration_cast<Duration>(std::chrono::duration<double>(app.cli.timeout));
+  e.options.reply_timeout = t;
+  e.options.data_timeout = t;
+  e.options.connect_timeout = std::min<Duration>(t, std::chrono::seconds(15));
+  return e;
+}
+
+std::optional<Url> url_arg(const std::string& s) {
+  std::string error;
+  auto u = parse_url(s, &error);
+  if (!u) err_line(s + ": " + error);
+  return u;
+}
+
+std::string describe(std::error_code ec, const ControlConnection* conn) {
+  if (conn != nullptr && reply_code_of(ec) != 0) return conn->last_reply_line();
+  return ec.message();
+}
+
+void add_json(App& app, const std::vector<Job>& jobs) {
+  for (const Job& j : jobs) {
+    if (!app.json.empty()) app.json += ",";
+    const char* state = j.state == JobState::done      ? "done"
+                        : j.state == JobState::skipped ? "skipped"
+                        : j.state == JobState::failed  ? "failed"
+                                                       : "not-started";
+    std::uint64_t moved = j.position > j.start_offset ? j.position - j.start_offset : 0;
+    char nums[160];
+    std::snprintf(nums, sizeof nums,
+                  "\"bytes\":%llu,\"offset\":%llu,\"seconds\":%.3f,\"attempts\":%d",
+                  static_cast<unsigned long long>(moved),
+                  static_cast<unsigned long long>(j.start_offset), j.seconds, j.attempts);
+    app.json += std::string("{\"direction\":\"") + (j.direction == JobKind::get ? "get" : "put") +
+                "\",\"remote\":\"" + json_escape(j.remote) + "\",\"local\":\"" +
+                json_escape(j.local) + "\",\"status\":\"" + state + "\"," + nums;
+    if (j.total_bytes()) app.json += ",\"size\":" + std::to_string(*j.total_bytes());
+    if (!j.error.empty()) app.json += ",\"error\":\"" + json_escape(j.error) + "\"";
+    app.json += "}";
+  }
+}
+
+// Runs jobs on one server with the board up; sets the exit status.
+Task<void> run_jobs(App& app, Endpoint endpoint, std::vector<Job>& jobs, bool preserve_mtime,
+                    std::size_t parallel) {
+  if (jobs.empty()) co_return;
+  Board board(app.mode, app.cli.quiet);
+  board.attach(&jobs);
+  RunOptions ro;
+  ro.parallel = parallel;
+  ro.resume = app.cli.resume;
+  ro.retries = app.cli.retries;
+  ro.preserve_mtime = preserve_mtime;
+  TransferRunner runner(app.loop, std::move(endpoint), jobs, ro, &board);
+  app.runner = &runner;
+  TaskHandle ticker = app.loop.spawn(board_ticker(board));
+  if (app.interrupted) runner.stop();
+  co_await runner.run();
+  ticker.cancel();
+  (void)co_await ticker.finish();
+  board.close();
+  app.runner = nullptr;
+  for (const Job& j : jobs)
+    if (j.state == JobState::failed || j.state == JobState::queued) app.status = 1;
+  add_json(app, jobs);
+}
+
+std::string base_name(const std::string& remote) {
+  auto [dir, name] = split_dir(remote);
+  return name;
+}
+
+// ---- get ---------------------------------------------------------------------------------------
+
+Task<void> cmd_get_segments(App& app, Url url, Endpoint endpoint) {
+  auto conn = co_await open_session(app.loop, endpoint);
+  if (!conn) {
+    err_line(url.display() + ": " + conn.error().message());
+    app.status = 1;
+    co_return;
+  }
+  auto size = co_await (*conn)->size(url.path);
+  if (!size) {
+    err_line(url.display() + ": SIZE: " + describe(size.error(), conn->get()));
+    app.status = 1;
+    co_return;
+  }
+  co_await (*conn)->quit();
+  std::string local = join_path(app.cli.out_dir, base_name(url.path));
+  {
+    int fd = ::open(local.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0 || ::ftruncate(fd, static_cast<off_t>(*size)) < 0) {
+      err_line(local + ": " + std::strerror(errno));
+      if (fd >= 0) ::close(fd);
+      app.status = 1;
+      co_return;
+    }
+    ::close(fd);
+  }
+  std::size_t k = std::max<std::size_t>(1, app.cli.segments);
+  if (*size < k * 65536) k = std::max<std::uint64_t>(1, *size / 65536);
+  std::vector<Job> jobs;
+  std::uint64_t step = *size / k;
+  for (std::size_t i = 0; i < k; ++i) {
+    Job j;
+    j.direction = JobKind::get;
+    j.remote = url.path;
+    j.local = local;
+    j.label = base_name(url.path) + " #" + std::to_string(i + 1);
+    std::uint64_t from = step * i;
+    std::uint64_t to = i + 1 == k ? *size : step * (i + 1);
+    j.range = std::make_pair(from, to);
+    j.size = *size;
+    jobs.push_back(j);
+  }
+  co_await run_jobs(app, endpoint, jobs, false, k);
+  struct stat st {};
+  bool complete =
+      std::all_of(jobs.begin(), jobs.end(), [](const Job& j) { return j.state == JobState::done; });
+  if (complete &&
+      (::stat(local.c_str(), &st) != 0 || static_cast<std::uint64_t>(st.st_size) != *size)) {
+    err_line(local + ": size after reassembly differs from the server's");
+    app.status = 1;
+  }
+  if (complete && !app.cli.quiet && app.mode != Mode::none) {
+    write_fd(STDERR_FILENO, "done    " + fit_name(base_name(url.path), 400) + "  " +
+                                format_bytes(*size) + " in " + std::to_string(k) + " segments\n");
+  }
+}
+
+Task<void> cmd_get(App& app) {
+  if (app.cli.args.empty()) {
+    err_line("get: give at least one URL");
+    app.status = 2;
+    co_return;
+  }
+  std::error_code ec;
+  fs::create_directories(app.cli.out_dir, ec);
+  // Jobs grouped by server, in the order given.
+  std::vector<std::pair<Endpoint, std::vector<Job>>> groups;
+  std::map<std::string, std::size_t> group_of;
+  for (const auto& arg : app.cli.args) {
+    auto url = url_arg(arg);
+    if (!url) {
+      app.status = 2;
+      continue;
+    }
+    auto endpoint = endpoint_of(app, *url);
+    if (app.cli.segments > 1) {
+      co_await cmd_get_segments(app, *url, *endpoint);
+      continue;
+    }
+    std::string key = endpoint->user + "@" + endpoint->host + ":" + std::to_string(endpoint->port);
+    if (!group_of.count(key)) {
+      group_of[key] = groups.size();
+      groups.emplace_back(*endpoint, std::vector<Job>());
+    }
+    auto& jobs = groups[group_of[key]].second;
+    auto [dir, name] = split_dir(url->path);
+    if (name.empty()) {
+      err_line(url->display() + ": a directory (use mirror)");
+      app.status = 1;
+      continue;
+    }
+    if (!has_glob(name)) {
+      Job j;
+      j.remote = url->path;
+      j.local = join_path(app.cli.out_dir, name);
+      j.label = name;
+      jobs.push_back(j);
+      continue;
+    }
+    auto conn = co_await open_session(app.loop, *endpoint);
+    if (!conn) {
+      err_line(url->display() + ": " + conn.error().message());
+      app.status = 1;
+      continue;
+    }
+    auto entries = co_await (*conn)->list(dir);
+    if (!entries) {
+      err_line(url->display() + ": listing: " + describe(entries.error(), conn->get()));
+      app.status = 1;
+      continue;
+    }
+    co_await (*conn)->quit();
+    std::sort(entries->begin(), entries->end(),
+              [](const ftp::RemoteEntry& a, const ftp::RemoteEntry& b) { return a.name < b.name; });
+    std::size_t matched = 0;
+    for (const auto& e : *entries) {
+      if (e.type == ftp::FileType::dir || !glob_match(name, e.name)) continue;
+      if (e.name.find('/') != std::string::npos || e.name == "." || e.name == "..") continue;
+      Job j;
+      j.remote = join_path(dir, e.name);
+      j.local = join_path(app.cli.out_dir, e.name);
+      j.label = e.name;
+      j.size = e.size;
+      jobs.push_back(j);
+      ++matched;
+    }
+    if (matched == 0) {
+      err_line(url->display() + ": no file matches");
+      app.status = 1;
+    }
+  }
+  for (auto& [endpoint, jobs] : groups) {
+    if (app.interrupted) break;
+    co_await run_jobs(app, endpoint, jobs, false, app.cli.parallel);
+  }
+}
+
+// ---- put ---------------------------------------------------------------------------------------
+
+Task<void> cmd_put(App& app) {
+  if (app.cli.args.size() < 2) {
+    err_line("put: give FILE... URL/");
+    app.status = 2;
+    co_return;
+  }
+  auto url = url_arg(app.cli.args.back());
+  if (!url) {
+    app.status = 2;
+    co_return;
+  }
+  auto endpoint = endpoint_of(app, *url);
+  const std::size_t nfiles = app.cli.args.size() - 1;
+  const bool into_dir = url->path.empty() || url->path.back() == '/' || nfiles > 1;
+  std::vector<Job> jobs;
+  for (std::size_t i = 0; i < nfiles; ++i) {
+    const std::string& file = app.cli.args[i];
+    std::error_code ec;
+    if (!fs::is_regular_file(file, ec)) {
+      err_line(file + ": not a regular file");
+      app.status = 1;
+      continue;
+    }
+    std::string name = fs::path(file).filename().string();
+    Job j;
+    j.direction = JobKind::put;
+    j.local = file;
+    j.remote = into_dir ? join_path(url->path, name) : url->path;
+    j.label = name;
+    j.size = fs::file_size(file, ec);
+    jobs.push_back(j);
+  }
+  co_await run_jobs(app, *endpoint, jobs, false, app.cli.parallel);
+}
+
+// ---- ls, rm, mkdir, mv -------------------------------------------------------------------------
+
+std::string format_time(std::int64_t t) {
+  std::time_t tt = static_cast<std::time_t>(t);
+  std::tm tm{};
+  ::gmtime_r(&tt, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M", &tm);
+  return buf;
+}
+
+Task<void> cmd_simple(App& app) {
+  const std::string& c = app.cli.command;
+  std::size_t want = c == "mv" ? 2 : 1;
+  if (app.cli.args.size() != want) {
+    err_line(c + ": expected " + (want == 2 ? std::string("URL NEWNAME") : std::string("URL")));
+    app.status = 2;
+    co_return;
+  }
+  auto url = url_arg(app.cli.args[0]);
+  if (!url) {
+    app.status = 2;
+    co_return;
+  }
+  auto endpoint = endpoint_of(app, *url);
+  auto conn = co_await open_session(app.loop, *endpoint);
+  if (!conn) {
+    err_line(url->display() + ": " + conn.error().message());
+    app.status = 1;
+    co_return;
+  }
+  ControlConnection& cc = **conn;
+  std::error_code ec;
+  if (c == "ls") {
+    auto entries = co_await cc.list(url->path);
+    if (!entries) {
+      ec = entries.error();
+    } else {
+      std::sort(
+          entries->begin(), entries->end(),
+          [](const ftp::RemoteEntry& a, const ftp::RemoteEntry& b) { return a.name < b.name; });
+      std::string out;
+      for (const auto& e : *entries) {
+        char size[32];
+        std::snprintf(size, sizeof size, "%12llu",
+                      static_cast<unsigned long long>(e.size.value_or(0)));
+        std::string when = e.mtime ? format_time(*e.mtime) : std::string(16, ' ');
+        bool dir = e.type == ftp::FileType::dir;
+        std::string sz = dir ? std::string(12, ' ') : std::string(size);
+        out += sz + "  " + when + "  " + fit_name(e.name, 4096) + (dir ? "/" : "") + "\n";
+      }
+      write_fd(STDOUT_FILENO, out);
+    }
+  } else if (c == "rm") {
+    ec = co_await cc.remove(url->path);
+    if (ec && reply_code_of(ec) == 550) {
+      auto rd = co_await cc.rmdir(url->path);
+      if (!rd) ec = {};
+    }
+  } else if (c == "mkdir") {
+    ec = co_await cc.mkdir(url->path);
+  } else if (c == "mv") {
+    std::string to = app.cli.args[1];
+    if (to.find('/') == std::string::npos) to = join_path(split_dir(url->path).first, to);
+    ec = co_await cc.rename(url->path, to);
+  }
+  if (ec) {
+    err_line(url->display() + ": " + describe(ec, &cc));
+    app.status = 1;
+  }
+  co_await cc.quit();
+}
+
+// ---- mirror ------------------------------------------------------------------------------------
+
+struct RemoteFile {
+  std::string rel;
+  std::uint64_t size = 0;
+  std::optional<std::int64_t> mtime;
+};
+
+// Walks the remote tree under `base` (depth and entry count bounded).
+Task<std::error_code> walk_remote(ControlConnection& conn, std::string base,
+                                  std::vector<RemoteFile>* files, std::vector<std::string>* dirs) {
+  std::vector<std::pair<std::string, int>> queue;
+  queue.emplace_back("", 0);
+  for (std::size_t qi = 0; qi < queue.size() && qi < 100000; ++qi) {
+    std::string rel = queue[qi].first;
+    int depth = queue[qi].second;
+    std::string path = rel.empty() ? base : join_path(base, rel);
+    auto entries = co_await conn.list(path);
+    if (!entries) co_return entries.error();
+    for (const auto& e : *entries) {
+      if (e.name.find('/') != std::string::npos || e.name == "." || e.name == "..") continue;
+      std::string child = join_path(rel, e.name);
+      if (e.type == ftp::FileType::dir) {
+        dirs->push_back(child);
+        if (depth < 64) queue.emplace_back(child, depth + 1);
+      } else if (e.type == ftp::FileType::file) {
+        RemoteFile f;
+        f.rel = child;
+        f.size = e.size.value_or(0);
+        f.mtime = e.mtime;
+        files->push_back(f);
+      }
+    }
+  }
+  co_return std::error_code{};
+}
+
+Task<void> cmd_mirror(App& app) {
+  if (app.cli.args.size() != 2) {
+    err_line("mirror: expected URL DIR (or --reverse DIR URL)");
+    app.status = 2;
+    co_return;
+  }
+  const bool reverse = app.cli.reverse;
+  std::string local_root = reverse ? app.cli.args[0] : app.cli.args[1];
+  auto url = url_arg(reverse ? app.cli.args[1] : app.cli.args[0]);
+  if (!url) {
+    app.status = 2;
+    co_return;
+  }
+  std::string base = url->path;
+  while (base.size() > 1 && base.back() == '/')
+    base.pop_back();
+  if (base == "/") base = "/";
+  auto endpoint = endpoint_of(app, *url);
+  auto conn = co_await open_session(app.loop, *endpoint);
+  if (!conn) {
+    err_line(url->display() + ": " + conn.error().message());
+    app.status = 1;
+    co_return;
+  }
+  ControlConnection& cc = **conn;
+  std::vector<RemoteFile> remote_files;
+  std::vector<std::string> remote_dirs;
+  if (reverse) (void)co_await cc.mkdir(base);  // may exist already
+  auto ec = co_await walk_remote(cc, base, &remote_files, &remote_dirs);
+  if (ec) {
+    err_line(url->display() + ": listing: " + describe(ec, &cc));
+    app.status = 1;
+    co_await cc.quit();
+    co_return;
+  }
+  std::vector<Job> jobs;
+  if (!reverse) {
+    std::error_code fec;
+    fs::create_directories(local_root, fec);
+    for (const auto& d : remote_dirs)
+      fs::create_directories(fs::path(local_root) / d, fec);
+    std::set<std::string> wanted;
+    for (const auto& f : remote_files) {
+      wanted.insert(f.rel);
+      std::string local = (fs::path(local_root) / f.rel).string();
+      struct stat st {};
+      if (::stat(local.c_str(), &st) == 0 && static_cast<std::uint64_t>(st.st_size) == f.size &&
+          f.mtime && st.st_mtim.tv_sec == *f.mtime) {
+        continue;  // identical
+      }
+      Job j;
+      j.remote = join_path(base, f.rel);
+      j.local = local;
+      j.label = f.rel;
+      j.size = f.size;
+      j.mtime = f.mtime;
+      jobs.push_back(j);
+    }
+    if (app.cli.remove_extra) {
+      std::vector<fs::path> extra;
+      for (auto it = fs::recursive_directory_iterator(local_root, fec);
+           !fec && it != fs::recursive_directory_iterator(); it.increment(fec)) {
+        std::string rel = fs::relative(it->path(), local_root, fec).string();
+        if (it->is_regular_file() && !wanted.count(rel)) extra.push_back(it->path());
+      }
+      for (const auto& p : extra) {
+        fs::remove(p, fec);
+        if (!app.cli.quiet) write_fd(STDERR_FILENO, "deleted " + p.string() + "\n");
+      }
+    }
+  } else {
+    std::map<std::string, const RemoteFile*> there;
+    for (const auto& f : remote_files)
+      there[f.rel] = &f;
+    std::set<std::string> have_dirs(remote_dirs.begin(), remote_dirs.end());
+    std::set<std::string> local_files;
+    std::error_code fec;
+    std::vector<std::string> new_dirs;
+    for (auto it = fs::recursive_directory_iterator(local_root, fec);
+         !fec && it != fs::recursive_directory_iterator(); it.increment(fec)) {
+      std::string rel = fs::relative(it->path(), local_root, fec).string();
+      if (it->is_directory()) {
+        if (!have_dirs.count(rel)) new_dirs.push_back(rel);
+        continue;
+      }
+      if (!it->is_regular_file()) continue;
+      local_files.insert(rel);
+      struct stat st {};
+      if (::stat(it->path().c_str(), &st) != 0) continue;
+      auto found = there.find(rel);
+      if (found != there.end() && found->second->size == static_cast<std::uint64_t>(st.st_size) &&
+          found->second->mtime && *found->second->mtime == st.st_mtim.tv_sec) {
+        continue;
+      }
+      Job j;
+      j.direction = JobKind::put;
+      j.local = it->path().string();
+      j.remote = join_path(base, rel);
+      j.label = rel;
+      j.size = static_cast<std::uint64_t>(st.st_size);
+      jobs.push_back(j);
+    }
+    std::sort(new_dirs.begin(), new_dirs.end());  // parents before children
+    for (const auto& d : new_dirs) {
+      auto mk = co_await cc.mkdir(join_path(base, d));
+      if (mk) err_line("mkdir " + d + ": " + describe(mk, &cc));
+    }
+    if (app.cli.remove_extra) {
+      for (const auto& f : remote_files) {
+        if (local_files.count(f.rel)) continue;
+        auto del = co_await cc.remove(join_path(base, f.rel));
+        if (del)
+          err_line("delete " + f.rel + ": " + describe(del, &cc));
+        else if (!app.cli.quiet)
+          write_fd(STDERR_FILENO, "deleted " + f.rel + "\n");
+      }
+    }
+  }
+  co_await cc.quit();
+  co_await run_jobs(app, *endpoint, jobs, true, app.cli.parallel);
+}
+
+Task<void> main_task(App& app) {
+  const std::string& c = app.cli.command;
+  if (c == "get") {
+    co_await cmd_get(app);
+  } else if (c == "put") {
+    co_await cmd_put(app);
+  } else if (c == "mirror") {
+    co_await cmd_mirror(app);
+  } else {
+    co_await cmd_simple(app);
+  }
+}
+
+void on_interrupt(App& app) {
+  if (app.interrupted) return;
+  app.interrupted = true;
+  if (app.runner != nullptr) {
+    app.runner->stop();
+  } else {
+    app.main.cancel();
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Cli cli;
+  CLI::App app{
+      "muxftp: an FTP client with parallel transfers and live progress, on one event loop"};
+  app.require_subcommand(1);
+  app.fallthrough();
+  app.add_option("-j,--parallel", cli.parallel, "transfers at once (4)")->check(CLI::Range(1, 64));
+  app.add_flag("--resume", cli.resume, "continue partial files (REST; SIZE + REST STOR/APPE)");
+  app.add_option("--progress", cli.progress, "auto|bars|lines|none")
+      ->check(CLI::IsMember({"auto", "bars", "lines", "none"}));
+  app.add_flag("-q,--quiet", cli.quiet, "only errors");
+  app.add_flag("--json", cli.json, "a JSON summary on stdout");
+  app.add_option("--retries", cli.retries, "attempts after a transient error (3)")
+      ->check(CLI::Range(0, 100));
+  app.add_option("--timeout", cli.timeout, "seconds for replies and stalled data (60)")
+      ->check(CLI::Range(0.1, 3600.0));
+  app.add_flag("--active", cli.active, "active mode (EPRT/PORT) instead of passive");
+  app.add_option("--io", cli.io, "IO backend: select|poll|epoll|epoll-et");
+
+  auto* get = app.add_subcommand("get", "download files (globs in the last segment)");
+  get->add_option("URL", cli.args, "ftp://[user[:pass]@]host[:port]/path")->required();
+  get->add_option("-o,--output", cli.out_dir, "directory to write to (.)");
+  get->add_option("--segments", cli.segments, "one file over K connections (REST ranges)")
+      ->check(CLI::Range(1, 32));
+  auto* put = app.add_subcommand("put", "upload files: put FILE... URL/");
+  put->add_option("ARGS", cli.args, "files, then the destination URL")->required();
+  auto* ls = app.add_subcommand("ls", "list a directory (MLSD, else LIST)");
+  ls->add_option("URL", cli.args)->required();
+  auto* rm = app.add_subcommand("rm", "delete a file (or an empty directory)");
+  rm->add_option("URL", cli.args)->required();
+  auto* mk = app.add_subcommand("mkdir", "make a directory");
+  mk->add_option("URL", cli.args)->required();
+  auto* mv = app.add_subcommand("mv", "rename: mv URL NEWNAME");
+  mv->add_option("ARGS", cli.args)->required();
+  auto* mirror = app.add_subcommand("mirror", "mirror URL DIR, or --reverse DIR URL");
+  mirror->add_option("ARGS", cli.args)->required();
+  mirror->add_flag("--reverse", cli.reverse, "upload a local tree");
+  mirror->add_flag("--delete", cli.remove_extra, "delete files the source does not have");
+  CLI11_PARSE(app, argc, argv);
+  for (auto* sub : app.get_subcommands())
+    cli.command = sub->get_name();
+
+  std::signal(SIGPIPE, SIG_IGN);
+  std::optional<EventLoop> loop_storage;
+  try {
+    loop_storage.emplace(cli.io);
+  } catch (const std::exception& e) {
+    err_line(std::string("--io ") + cli.io + ": " + e.what());
+    return 2;
+  }
+  EventLoop& loop = *loop_storage;
+  App state(loop, cli);
+  if (cli.quiet || cli.progress == "none") {
+    state.mode = Mode::none;
+  } else if (cli.progress == "bars" ||
+             (cli.progress == "auto" && ::isatty(STDERR_FILENO) && std::getenv("TERM") != nullptr &&
+              std::string_view(std::getenv("TERM")) != "dumb")) {
+    state.mode = Mode::bars;
+  } else {
+    state.mode = Mode::lines;
+  }
+  App* appp = &state;
+  (void)loop.add_signal_handler(SIGINT, [appp] { on_interrupt(*appp); });
+  (void)loop.add_signal_handler(SIGTERM, [appp] { on_interrupt(*appp); });
+  state.main = loop.spawn(main_task(state));
+  while (!state.main.done())
+    loop.run_once();
+  loop.remove_signal_handler(SIGINT);
+  loop.remove_signal_handler(SIGTERM);
+  if (cli.json) {
+    char tail[128];
+    std::snprintf(tail, sizeof tail, "],\"seconds\":%.3f,\"status\":%d,\"interrupted\":%s}\n",
+                  now_seconds() - state.started, state.interrupted ? 130 : state.status,
+                  state.interrupted ? "true" : "false");
+    write_fd(STDOUT_FILENO, "{\"files\":[" + state.json + tail);
+  }
+  if (state.interrupted) {
+    err_line("interrupted; partial files are kept (--resume continues them)");
+    return 130;
+  }
+  return state.status;
+}

@@ -1,0 +1,717 @@
+#!/usr/bin/env bash
+# FTP server benchmark: muxftpd against vsftpd, pure-ftpd and pyftpdlib, same loads, same files,
+# same password hash, same machine.
+#
+#   bash bench/ftp.sh                          # everything, SIZE_MB=1024, ROUNDS=3
+#   SIZE_MB=16 ROUNDS=1 bash bench/ftp.sh      # a quick look
+#   ONLY='muxftpd$|vsftpd' TESTS='logins idle' bash bench/ftp.sh
+#
+# Rows (TESTS, default all of "retr stor many logins idle list mlsd"):
+#   retr    one client RETR of a SIZE_MB file (curl), MB/s (10^6 bytes/s)
+#   stor    one client STOR of a SIZE_MB file (curl), MB/s
+#   many    MANY_CLIENTS clients at once each RETR a MANY_MB file (one curl --parallel):
+#           aggregate MB/s and the p99 of the per-client completion time (connect to 226)
+#   logins  LOGINS concurrent connect + USER/PASS + QUIT (selectors client), logins/s
+#   idle    IDLE_SESSIONS control connections logged in and left idle: the growth of the
+#           server's PSS (summed over its whole process tree, from /proc/PID/smaps_rollup)
+#           divided by the sessions, KiB/session
+#   list    LIST of a LIST_ENTRIES-entry directory, ms per listing (median of LIST_REPEAT)
+#   mlsd    MLSD of the same directory
+#
+# Environment: SIZE_MB (1024), MANY_CLIENTS (100), MANY_MB (10), LOGINS (500),
+# IDLE_SESSIONS (1000), LIST_ENTRIES (10000), LIST_REPEAT (5), ROUNDS (3: every server runs
+# every row ROUNDS times, servers interleaved; the table shows medians), ONLY (an extended regex
+# of server names to run), TESTS (rows to run), MUX_THREADS (muxftpd --threads, 1), MUX_FSYNC
+# (0: muxftpd's fsync_uploads off like the anchors, which never fsync; 1: on), BIN_DIR (default
+# build/bin; when left at the default, a missing muxftpd is built with `make build`), PORT_BASE
+# (17600; control ports), PASV_BASE (20000; each server gets its own 500 passive ports, below
+# the ephemeral range), DATA_DIR (/var/tmp/muxftpd-bench-data: the test files, created once from
+# /dev/urandom and kept for the next run; delete it to get the disk space back), PKG_DIR
+# (/var/tmp/muxftpd-bench-pkgs: pure-ftpd unpacked there, see below).
+#
+# Servers, each started fresh for every row, on its own port, with its own temporary config and
+# root directory (hard links to the same files), pinned to cpu 0; load on cpu 1:
+#   muxftpd           --users-file with the $6$ hash, --threads MUX_THREADS (as shipped: one
+#                     process, event loop(s) + a 4-thread offload pool for disk and hashing);
+#                     runs as muxbench
+#   vsftpd            3.0.3 as Debian ships it: a process per session (plus a privileged
+#                     helper); local user muxbench through PAM (pam_unix, /etc/shadow)
+#   pure-ftpd         1.0.50 (privsep): a process per session; a virtual user in a puredb in the
+#                     temp dir, mapped to muxbench's uid
+#   pyftpdlib         FTPServer (one process, one thread, epoll), bench/ftp_pyftpdlib_server.py;
+#                     runs as muxbench
+#   muxftpd-plain     logins row only: --user muxbench:PASSWORD (plain text in memory, no hash):
+#                     what muxftpd's protocol path costs without the hash
+#   muxftpd-argon2id  logins row only, and only when ONLY names it: a `muxftpd passwd` argon2id
+#                     hash (64 MiB, ~0.15 s per login on one core: LOGINS take minutes)
+# Every server but muxftpd-plain/-argon2id checks the same $6$ sha512-crypt hash (5000 rounds) of
+# the same password, so a login costs each of them the same hash.
+#
+# Benchmark-only system changes, made idempotently by this script (it runs as root):
+#   - user `muxbench` (no home, shell /usr/sbin/nologin, so no shell logins; home "/" because
+#     vsftpd changes to it before its local_root), whose password is set to PASSWORD
+#     (default muxbench-only-pw) as a $6$ hash on every run;
+#   - /etc/pam.d/muxbench-ftp: pam_unix auth/account for vsftpd (Debian's own vsftpd PAM file
+#     requires a login shell in /etc/shells);
+#   - vsftpd and pure-ftpd conflict in Debian (both provide ftp-server), so vsftpd is installed
+#     (scripts/deps.sh) and pure-ftpd is fetched with `apt-get download` and unpacked into
+#     PKG_DIR with dpkg-deb -x (no maintainer scripts, no service).
+# To undo: userdel muxbench; rm /etc/pam.d/muxbench-ftp; rm -rf DATA_DIR PKG_DIR.
+#
+# Reading the table:
+#   - "N of M lost": connections that overflowed the server's listen backlog (pure-ftpd listens
+#     with 9, vsftpd 32, pyftpdlib 100, muxftpd 1024). Linux answers the excess with SYN cookies
+#     and drops the client's ACK while the accept queue is full, so the client believes it is
+#     connected and the server never hears of it: the client gives up after 10 s without a
+#     greeting (15 s for greeting + login in `many`). Rates are over the connections that got
+#     through; a percentile that lands on a lost one shows as "> 15.00".
+#   - Memory is user-space PSS. A process per session also costs the kernel a stack and page
+#     tables (listed below the table, from /proc/meminfo, system-wide and noisy).
+#   - On a VM, fork/exit and page faults cost more than on bare metal, which weighs on the
+#     process-per-session anchors in `logins` and `many`.
+#   - The second table says which side was busy: the server is pinned to one core, so ~1.00 for
+#     the server means the server bounds the row, ~1.00 for the load generator means the
+#     generator does: such a cell is marked ">=" (or "<=" for times), the server could do more.
+#
+# Progress goes to stderr; markdown tables (figures with the ratio muxftpd/anchor, then the CPU
+# each side used, which tells the bottleneck) go to stdout for docs; raw results go to
+# bench/results/ftp-<date>.jsonl.
+
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+BIN_DIR=${BIN_DIR:-build/bin}
+SIZE_MB=${SIZE_MB:-1024}
+MANY_CLIENTS=${MANY_CLIENTS:-100}
+MANY_MB=${MANY_MB:-10}
+LOGINS=${LOGINS:-500}
+IDLE_SESSIONS=${IDLE_SESSIONS:-1000}
+LIST_ENTRIES=${LIST_ENTRIES:-10000}
+LIST_REPEAT=${LIST_REPEAT:-5}
+ROUNDS=${ROUNDS:-3}
+ONLY=${ONLY:-} # an extended regex: run only the servers whose name matches
+TESTS=${TESTS:-"retr stor many logins idle list mlsd"}
+MUX_THREADS=${MUX_THREADS:-1}
+MUX_FSYNC=${MUX_FSYNC:-0}
+PORT_BASE=${PORT_BASE:-17600}
+PASV_BASE=${PASV_BASE:-20000}
+DATA_DIR=${DATA_DIR:-/var/tmp/muxftpd-bench-data}
+PKG_DIR=${PKG_DIR:-/var/tmp/muxftpd-bench-pkgs}
+PASSWORD=${PASSWORD:-muxbench-only-pw}
+BENCH_USER=muxbench
+PY=/usr/bin/python3 # not a pyenv shim: the system interpreter has python3-pyftpdlib
+LOAD="$PY bench/ftp_load.py"
+
+# name | kind | rows ("all" or a list) | opt-in (run only when ONLY names it)
+SERVERS=(
+  "muxftpd|muxftpd|all|"
+  "vsftpd|vsftpd|all|"
+  "pure-ftpd|pure-ftpd|all|"
+  "pyftpdlib|pyftpdlib|all|"
+  "muxftpd-plain|muxftpd-plain|logins|"
+  "muxftpd-argon2id|muxftpd-argon2id|logins|opt-in"
+)
+BASELINE=muxftpd
+
+log() { printf 'ftp.sh: %s\n' "$*" >&2; }
+
+for knob in SIZE_MB MANY_CLIENTS MANY_MB LOGINS IDLE_SESSIONS LIST_ENTRIES LIST_REPEAT ROUNDS \
+  MUX_THREADS PORT_BASE PASV_BASE; do
+  if ! [[ ${!knob} =~ ^[1-9][0-9]*$ ]]; then
+    log "$knob must be a positive integer, got '${!knob}'"
+    exit 2
+  fi
+done
+for t in $TESTS; do
+  case $t in retr | stor | many | logins | idle | list | mlsd) ;; *)
+    log "unknown test '$t' in TESTS"
+    exit 2
+    ;;
+  esac
+done
+if [ "$(id -u)" -ne 0 ]; then
+  log "run as root: the anchors need a system user and vsftpd/pure-ftpd start as root"
+  exit 2
+fi
+
+# ------------------------------------------------------------------ tools and anchors
+
+if [ "$BIN_DIR" = build/bin ] && ! [ -x build/bin/muxftpd ]; then
+  log "build/bin/muxftpd missing, running make build"
+  make build >&2
+fi
+[ -x "$BIN_DIR/muxftpd" ] || log "$BIN_DIR/muxftpd not found: muxftpd rows will be skipped"
+
+if ! command -v vsftpd >/dev/null || ! command -v curl >/dev/null ||
+  ! "$PY" -c 'import pyftpdlib' 2>/dev/null; then
+  log "vsftpd, curl or python3-pyftpdlib missing, running scripts/deps.sh"
+  bash scripts/deps.sh >&2 || log "scripts/deps.sh failed; servers it did not install are skipped"
+fi
+
+# pure-ftpd: the installed one if there is one (then vsftpd is not), else the unpacked package.
+PUREFTPD=$(command -v pure-ftpd || true)
+if [ -z "$PUREFTPD" ]; then
+  PUREFTPD=$PKG_DIR/pure-ftpd/usr/sbin/pure-ftpd
+  if ! [ -x "$PUREFTPD" ]; then
+    log "unpacking Debian's pure-ftpd into $PKG_DIR (it conflicts with vsftpd, so not installed)"
+    mkdir -p "$PKG_DIR"
+    (cd "$PKG_DIR" && rm -f pure-ftpd_*.deb &&
+      timeout 120 apt-get download -o APT::Sandbox::User=root pure-ftpd >&2 &&
+      rm -rf pure-ftpd && dpkg-deb -x pure-ftpd_*.deb pure-ftpd) ||
+      log "could not fetch pure-ftpd (apt-get update first?): pure-ftpd will be skipped"
+  fi
+fi
+
+# Many sessions: the servers inherit this limit, the load generator too.
+need_fds=$((IDLE_SESSIONS * 3 + LOGINS * 3 + 1000))
+hard=$(ulimit -Hn)
+if [ "$hard" != unlimited ] && [ "$hard" -lt "$need_fds" ]; then
+  ulimit -Hn "$need_fds" 2>/dev/null || log "RLIMIT_NOFILE hard limit $hard < $need_fds"
+fi
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+max_clients=$((IDLE_SESSIONS > LOGINS ? IDLE_SESSIONS : LOGINS))
+max_clients=$((max_clients + 1000 > 2000 ? max_clients + 1000 : 2000))
+
+# ------------------------------------------------------------------ benchmark user
+
+pw_hash=$(openssl passwd -6 -salt muxbenchbench "$PASSWORD")
+if ! id "$BENCH_USER" >/dev/null 2>&1; then
+  log "creating benchmark-only user $BENCH_USER (no home, no login shell)"
+  useradd --no-create-home --home-dir / --shell /usr/sbin/nologin \
+    --comment "muxftpd bench/ftp.sh only" "$BENCH_USER"
+fi
+usermod --home / --password "$pw_hash" "$BENCH_USER"
+bench_uid=$(id -u "$BENCH_USER")
+bench_gid=$(id -g "$BENCH_USER")
+pam_file=/etc/pam.d/muxbench-ftp
+pam_text='# muxftpd bench/ftp.sh only: the password of the benchmark user muxbench, for vsftpd
+auth     required pam_unix.so
+account  required pam_unix.so
+session  required pam_permit.so
+password required pam_deny.so'
+[ "$(cat "$pam_file" 2>/dev/null)" = "$pam_text" ] || printf '%s\n' "$pam_text" >"$pam_file"
+as_bench=(setpriv --reuid="$bench_uid" --regid="$bench_gid" --clear-groups)
+
+# ------------------------------------------------------------------ files, made once
+
+mkdir -p "$DATA_DIR"
+chmod 755 "$DATA_DIR"
+# make_file NAME MB: random bytes, reused while the size is right.
+make_file() {
+  local f=$DATA_DIR/$1 bytes=$(($2 * 1048576))
+  [ "$(stat -c %s "$f" 2>/dev/null || echo -1)" = "$bytes" ] && return 0
+  log "creating $f ($2 MiB from /dev/urandom)"
+  rm -f "$f" "$f.part"
+  timeout 600 dd if=/dev/urandom of="$f.part" bs=1M count="$2" status=none
+  chmod 644 "$f.part"
+  mv "$f.part" "$f"
+}
+make_file "big-${SIZE_MB}M.bin" "$SIZE_MB"
+make_file "small-${MANY_MB}M.bin" "$MANY_MB"
+list_dir=$DATA_DIR/dir-$LIST_ENTRIES
+if [ "$(find "$list_dir" -maxdepth 1 -type f 2>/dev/null | wc -l)" != "$LIST_ENTRIES" ]; then
+  log "creating $list_dir ($LIST_ENTRIES empty files)"
+  rm -rf "$list_dir" "$list_dir.part"
+  mkdir -p "$list_dir.part"
+  (cd "$list_dir.part" && seq -f 'entry-%06g.dat' 0 $((LIST_ENTRIES - 1)) | xargs touch)
+  chmod 755 "$list_dir.part"
+  mv "$list_dir.part" "$list_dir"
+fi
+
+stamp=$(date +%Y%m%d-%H%M%S)
+mkdir -p bench/results
+results="bench/results/ftp-$stamp.jsonl"
+: >"$results"
+# Next to DATA_DIR, so that server roots can be hard links to the files.
+tmp=$(mktemp -d "$(dirname "$DATA_DIR")/muxftpd-bench.XXXXXX")
+chmod 711 "$tmp" # servers running as muxbench reach their own files, not the others'
+
+# Server on cpu 0, load generator on cpu 1, so they never share a core.
+srv_pin=()
+load_pin=()
+if [ "$(nproc)" -gt 1 ] && taskset -c 0,1 true 2>/dev/null; then
+  srv_pin=(taskset -c 0)
+  load_pin=(taskset -c 1)
+fi
+
+# Upper bounds: transfers assume at least 10 MB/s; a login at most 0.5 s of one core.
+xfer_budget=$((30 + SIZE_MB / 10))
+many_budget=$((30 + MANY_CLIENTS * MANY_MB / 10))
+login_budget=$((60 + LOGINS / 2))
+idle_budget=$((60 + IDLE_SESSIONS / 10))
+list_budget=$((60 + LIST_ENTRIES * LIST_REPEAT / 1000))
+server_budget=$((xfer_budget + many_budget + login_budget + idle_budget + list_budget + 60))
+
+srv_pid=""
+start_error=""
+port=$PORT_BASE
+loadavg_start=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# The pids of a process and all its descendants (one ps: forking servers have thousands).
+tree_pids() {
+  ps -e -o pid=,ppid= | awk -v root="$1" '
+    { kids[$2] = kids[$2] " " $1 }
+    END {
+      todo[1] = root; n = 1
+      while (n > 0) {
+        p = todo[n--]; print p
+        k = split(kids[p], c, " ")
+        for (i = 1; i <= k; i++) todo[++n] = c[i]
+      }
+    }'
+}
+
+stop_server() {
+  [ -n "$srv_pid" ] || return 0
+  local pids
+  pids=$(tree_pids "$srv_pid")
+  kill -TERM "$srv_pid" 2>/dev/null || true
+  for _ in $(seq 30); do # up to 3 s for a clean exit
+    kill -0 "$srv_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -0 "$srv_pid" 2>/dev/null && log "server did not exit within 3 s of SIGTERM; killing it"
+  # Forking servers leave their session processes behind when the listener goes.
+  local p
+  for p in $pids; do kill -KILL "$p" 2>/dev/null || true; done
+  wait "$srv_pid" 2>/dev/null || true
+  srv_pid=""
+}
+trap 'stop_server; rm -rf "$tmp"' EXIT
+trap 'exit 130' INT TERM
+
+port_accepts() { timeout 1 bash -c ": >/dev/tcp/127.0.0.1/$1" 2>/dev/null; }
+
+# Moves $port past ports something else already listens on (a stale server would be measured).
+next_free_port() {
+  port=$((port + 1))
+  local tries=0
+  while port_accepts "$port"; do
+    port=$((port + 1))
+    tries=$((tries + 1))
+    [ "$tries" -lt 50 ] || return 1
+  done
+}
+
+# ------------------------------------------------------------------ per-server set-up
+
+# setup_server NAME KIND INDEX: writes the server's config and root under $tmp/NAME (once).
+setup_server() {
+  local name=$1 kind=$2 idx=$3 dir=$tmp/$1
+  [ -d "$dir" ] && return 0
+  mkdir -p "$dir/root"
+  ln "$DATA_DIR/big-${SIZE_MB}M.bin" "$dir/root/big.bin"
+  ln "$DATA_DIR/small-${MANY_MB}M.bin" "$dir/root/small.bin"
+  cp -al "$list_dir" "$dir/root/dir"
+  chown "$BENCH_USER:" "$dir/root"
+  pasv_low=$((PASV_BASE + idx * 500))
+  pasv_high=$((pasv_low + 499))
+  echo "$pasv_low $pasv_high" >"$dir/pasv"
+  case $kind in
+    muxftpd*)
+      printf 'fsync_uploads = %s\n' "$([ "$MUX_FSYNC" = 1 ] && echo true || echo false)" \
+        >"$dir/muxftpd.toml"
+      if [ "$kind" = muxftpd-argon2id ]; then
+        printf '%s\n' "$PASSWORD" | "$BIN_DIR/muxftpd" passwd "$dir/users" "$BENCH_USER" \
+          2>/dev/null
+      else
+        printf '%s:%s:all:\n' "$BENCH_USER" "$pw_hash" >"$dir/users"
+      fi
+      chown "$BENCH_USER:" "$dir/muxftpd.toml" "$dir/users"
+      chmod 600 "$dir/users"
+      ;;
+    vsftpd)
+      mkdir -p "$dir/empty"
+      chmod 755 "$dir/empty"
+      cat >"$dir/vsftpd.conf" <<EOF
+listen=YES
+listen_ipv6=NO
+listen_address=127.0.0.1
+listen_port=PORT
+background=NO
+anonymous_enable=NO
+local_enable=YES
+write_enable=YES
+local_umask=022
+local_root=$dir/root
+chroot_local_user=YES
+allow_writeable_chroot=YES
+pasv_enable=YES
+pasv_min_port=$pasv_low
+pasv_max_port=$pasv_high
+connect_from_port_20=NO
+max_clients=$max_clients
+max_per_ip=$max_clients
+pam_service_name=muxbench-ftp
+secure_chroot_dir=$dir/empty
+xferlog_enable=NO
+syslog_enable=NO
+vsftpd_log_file=$dir/vsftpd.log
+seccomp_sandbox=NO
+EOF
+      chmod 600 "$dir/vsftpd.conf"
+      ;;
+    pure-ftpd)
+      # A virtual user: NAME:HASH:UID:GID:GECOS:HOME (/./: chrooted) and 12 empty limits.
+      printf '%s:%s:%s:%s::%s/./::::::::::::\n' "$BENCH_USER" "$pw_hash" "$bench_uid" \
+        "$bench_gid" "$dir/root" >"$dir/pureftpd.passwd"
+      chmod 600 "$dir/pureftpd.passwd"
+      "$(dirname "$PUREFTPD")/../bin/pure-pw" mkdb "$dir/pureftpd.pdb" \
+        -f "$dir/pureftpd.passwd" >/dev/null 2>&1 ||
+        pure-pw mkdb "$dir/pureftpd.pdb" -f "$dir/pureftpd.passwd" >/dev/null
+      ;;
+  esac
+}
+
+# server_cmd NAME KIND PORT: prints the command line (one word a line).
+server_cmd() {
+  local name=$1 kind=$2 p=$3 dir=$tmp/$1 low high
+  read -r low high <"$dir/pasv"
+  case $kind in
+    muxftpd | muxftpd-argon2id)
+      printf '%s\n' "${as_bench[@]}" "$BIN_DIR/muxftpd" --config "$dir/muxftpd.toml" \
+        --listen "127.0.0.1:$p" --root "$dir/root" --users-file "$dir/users" \
+        --threads "$MUX_THREADS" --passive-ports "$low-$high" --log-level warn
+      ;;
+    muxftpd-plain)
+      printf '%s\n' "${as_bench[@]}" "$BIN_DIR/muxftpd" --config "$dir/muxftpd.toml" \
+        --listen "127.0.0.1:$p" --root "$dir/root" --user "$BENCH_USER:$PASSWORD:all" \
+        --threads "$MUX_THREADS" --passive-ports "$low-$high" --log-level warn
+      ;;
+    vsftpd)
+      sed -i "s/^listen_port=.*/listen_port=$p/" "$dir/vsftpd.conf"
+      printf '%s\n' vsftpd "$dir/vsftpd.conf"
+      ;;
+    pure-ftpd)
+      # -E no anonymous, -H no DNS, -A chroot, -c/-C max clients (per IP), -p passive ports,
+      # -L LIST limit (files:depth, default 10000:5), -f none: no syslog, -I idle minutes.
+      printf '%s\n' "$PUREFTPD" -S "127.0.0.1,$p" -l "puredb:$dir/pureftpd.pdb" -E -H -A \
+        -c "$max_clients" -C "$max_clients" -p "$low:$high" -L "$((LIST_ENTRIES * 10)):5" \
+        -f none -I 15
+      ;;
+    pyftpdlib)
+      printf '%s\n' "${as_bench[@]}" "$PY" bench/ftp_pyftpdlib_server.py --port "$p" \
+        --root "$dir/root" --user "$BENCH_USER" --hash "$pw_hash" --passive-ports "$low-$high" \
+        --max-cons "$max_clients"
+      ;;
+  esac
+}
+
+# server_ready KIND: can it run here?
+server_ready() {
+  case $1 in
+    muxftpd*) [ -x "$BIN_DIR/muxftpd" ] ;;
+    vsftpd) command -v vsftpd >/dev/null ;;
+    pure-ftpd) [ -x "$PUREFTPD" ] ;;
+    pyftpdlib) "$PY" -c 'import pyftpdlib' 2>/dev/null ;;
+  esac
+}
+
+# describe KIND: JSON fields saying which password hash and worker model the server has.
+describe() {
+  local hash=sha512-crypt model
+  case $1 in
+    muxftpd) model="one process, $MUX_THREADS loop(s) + offload pool" ;;
+    muxftpd-plain) model="one process, $MUX_THREADS loop(s) + offload pool" hash=plain-in-memory ;;
+    muxftpd-argon2id) model="one process, $MUX_THREADS loop(s) + offload pool" hash=argon2id ;;
+    vsftpd) model="process per session (+ privileged helper), PAM" ;;
+    pure-ftpd) model="process per session (privsep), puredb" ;;
+    pyftpdlib) model="FTPServer, one process, one thread" ;;
+  esac
+  printf '"hash":"%s","model":"%s"' "$hash" "$model"
+}
+
+# start_server NAME KIND; sets srv_pid (the `timeout` wrapper; the server is its child), or
+# returns non-zero with the reason in $start_error if nothing accepts connections within 5 s.
+start_server() {
+  local name=$1 kind=$2 rc cmd
+  start_error=""
+  if ! next_free_port; then
+    start_error="no free port near $port"
+    return 1
+  fi
+  mapfile -t cmd < <(server_cmd "$name" "$kind" "$port")
+  "${srv_pin[@]}" timeout "$server_budget" "${cmd[@]}" >>"$tmp/$name/server.log" 2>&1 &
+  srv_pid=$!
+  for _ in $(seq 50); do
+    if ! kill -0 "$srv_pid" 2>/dev/null; then
+      rc=0
+      wait "$srv_pid" 2>/dev/null || rc=$?
+      srv_pid=""
+      start_error="exited with status $rc: $(tail -n 3 "$tmp/$name/server.log" | tr '\n' ' ')"
+      return 1
+    fi
+    port_accepts "$port" && return 0
+    sleep 0.1
+  done
+  stop_server
+  start_error="127.0.0.1:$port did not accept connections within 5 s"
+  return 1
+}
+
+# run_test NAME KIND TEST: one row against the running server; appends one JSON line.
+run_test() {
+  local name=$1 kind=$2 test=$3 root=$tmp/$1/root out rc=0 budget args=()
+  case $test in
+    retr)
+      budget=$xfer_budget
+      args=(get --path big.bin --expect-bytes $((SIZE_MB * 1048576)))
+      ;;
+    stor)
+      budget=$xfer_budget
+      rm -f "$root/upload.bin"
+      timeout 120 sync || true # nobody starts with someone else's dirty pages
+      args=(put --path upload.bin --file "$DATA_DIR/big-${SIZE_MB}M.bin"
+        --verify-file "$root/upload.bin")
+      ;;
+    many)
+      budget=$many_budget
+      args=(many-get --path small.bin --clients "$MANY_CLIENTS" --greeting-timeout 15
+        --expect-bytes $((MANY_MB * 1048576)))
+      ;;
+    logins)
+      budget=$login_budget
+      [[ $name == *argon2id ]] && budget=$((60 + LOGINS))
+      args=(logins --count "$LOGINS")
+      ;;
+    idle)
+      budget=$idle_budget
+      args=(idle --count "$IDLE_SESSIONS" --parallel 16)
+      ;;
+    list | mlsd)
+      budget=$list_budget
+      args=(list --path dir --command "${test^^}" --repeat "$LIST_REPEAT"
+        --expect-entries "$LIST_ENTRIES")
+      ;;
+  esac
+  # shellcheck disable=SC2086 # $LOAD is an interpreter and a script
+  out=$(FTP_PASSWORD=$PASSWORD timeout $((budget + 20)) "${load_pin[@]}" $LOAD "${args[@]}" \
+    --port "$port" --user "$BENCH_USER" --server-pid "$srv_pid" --timeout "$budget" \
+    2>>"$tmp/load.log") || rc=$?
+  rm -f "$root/upload.bin"
+  local head="{\"date\":\"$stamp\",\"server\":\"$name\",\"test\":\"$test\",\"round\":$round"
+  head="$head,\"exit\":$rc,\"size_mb\":$SIZE_MB,$(describe "$kind")"
+  if [[ $out == \{* ]]; then
+    echo "$head,${out#\{}" >>"$results"
+    log "$name $test: $out"
+  else
+    echo "$head,\"failed\":true,\"error\":\"load generator exit $rc\"}" >>"$results"
+    log "$name $test: load generator failed (exit $rc): $(tail -n 2 "$tmp/load.log" | tr '\n' ' ')"
+  fi
+}
+
+# ------------------------------------------------------------------ the runs
+
+skipped=()
+idx=0
+for round in $(seq "$ROUNDS"); do
+  log "round $round of $ROUNDS"
+  idx=0
+  for entry in "${SERVERS[@]}"; do
+    IFS='|' read -r name kind rows optin <<<"$entry"
+    idx=$((idx + 1))
+    if [ -n "$ONLY" ] && ! [[ $name =~ $ONLY ]]; then continue; fi
+    if [ -n "$optin" ] && [ -z "$ONLY" ]; then continue; fi
+    if ! server_ready "$kind"; then
+      log "skip $name: not installed"
+      [ "$round" -gt 1 ] || skipped+=("$name (not installed)")
+      continue
+    fi
+    setup_server "$name" "$kind" "$idx"
+    [ "$rows" = all ] && rows=$TESTS
+    for test in $TESTS; do
+      [[ " $rows " == *" $test "* ]] || continue
+      if ! start_server "$name" "$kind"; then
+        log "$name $test: did not start: $start_error"
+        printf '{"date":"%s","server":"%s","test":"%s","round":%s,"failed":true,%s}\n' \
+          "$stamp" "$name" "$test" "$round" '"error":"did not start"' >>"$results"
+        continue
+      fi
+      run_test "$name" "$kind" "$test"
+      if ! kill -0 "$srv_pid" 2>/dev/null; then
+        log "$name died during $test: $(tail -n 3 "$tmp/$name/server.log" | tr '\n' ' ')"
+      fi
+      stop_server
+      sleep 0.3
+    done
+  done
+done
+
+log "raw results: $results"
+
+# ------------------------------------------------------------------ the tables
+
+cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//' || true)
+pinning=$([ ${#srv_pin[@]} -gt 0 ] && echo "server cpu 0, load cpu 1" || echo "not pinned")
+skipped_list=$(printf '%s; ' "${skipped[@]+"${skipped[@]}"}")
+versions="vsftpd $(dpkg-query -W -f='${Version}' vsftpd 2>/dev/null || echo '?'); $(
+)pure-ftpd $("$PUREFTPD" --help 2>&1 | head -n 1 | awk '{print $2}' || echo '?'); $(
+)pyftpdlib $("$PY" -c 'import pyftpdlib; print(pyftpdlib.__ver__)' 2>/dev/null || echo '?'); $(
+)muxftpd $(grep -m1 '^CMAKE_BUILD_TYPE' "$BIN_DIR/../CMakeCache.txt" 2>/dev/null | cut -d= -f2 ||
+  echo '?') build"
+"$PY" - "$results" "$BASELINE" "$cpu" "$(uname -r)" "$pinning" "${skipped_list%; }" \
+  "$loadavg_start" "$SIZE_MB" "$MANY_CLIENTS" "$MANY_MB" "$LOGINS" "$IDLE_SESSIONS" \
+  "$LIST_ENTRIES" "$LIST_REPEAT" "$MUX_THREADS" "$MUX_FSYNC" "$versions" "$TESTS" <<'EOF'
+"""Turns the JSON lines of one run into markdown tables: medians over the rounds, with the ratio
+muxftpd/anchor in every anchor's cell."""
+import json
+import statistics
+import sys
+
+(path, baseline, cpu, kernel, pinning, skipped, loadavg, size_mb, many_clients, many_mb, logins,
+ idle, entries, repeat, mux_threads, mux_fsync, versions, tests) = sys.argv[1:19]
+tests = tests.split()
+runs = {}  # server -> test -> [results of every round], in run order
+for line in open(path):
+    r = json.loads(line)
+    runs.setdefault(r["server"], {}).setdefault(r["test"], []).append(r)
+servers = list(runs)
+
+# test, metric, label, unit, higher is better, decimals
+ROWS = [
+    ("retr", "mb_per_s", f"RETR {size_mb} MiB, 1 client", "MB/s", True, 0),
+    ("stor", "mb_per_s", f"STOR {size_mb} MiB, 1 client", "MB/s", True, 0),
+    ("many", "aggregate_mb_per_s", f"{many_clients} clients x RETR {many_mb} MiB, aggregate",
+     "MB/s", True, 0),
+    ("many", "p99_s", f"{many_clients} clients x RETR {many_mb} MiB, p99 completion", "s",
+     False, 2),
+    ("logins", "logins_per_s", f"{logins} concurrent connect+login+quit", "logins/s", True, 0),
+    ("idle", "pss_kib_per_session", f"memory per idle session at {idle} (PSS)", "KiB", False, 1),
+    ("list", "median_ms", f"LIST of {entries} entries", "ms", False, 1),
+    ("mlsd", "median_ms", f"MLSD of {entries} entries", "ms", False, 1),
+]
+
+
+def median_of(results, metric):
+    """(median over the rounds that worked, rounds that failed, first error)."""
+    good = [r[metric] for r in results if not r.get("failed") and metric in r]
+    bad = [r for r in results if r.get("failed") or metric not in r]
+    err = bad[0].get("error", "") if bad else ""
+    return (statistics.median(good) if good else None), len(bad), err
+
+
+def busy(r, key):
+    """Fraction of the row's time that one side's core was busy."""
+    return r[key] / r.get("span_s", r["wall_s"]) if r.get("wall_s") and key in r else None
+
+
+def load_bound(results):
+    """The load generator's core was (nearly) saturated in the median round."""
+    values = [busy(r, "load_cpu_s") for r in results if not r.get("failed")]
+    values = [v for v in values if v is not None]
+    return bool(values) and statistics.median(values) >= 0.9
+
+
+def fmt(v, decimals):
+    return f"{v:,.{decimals}f}"
+
+
+rounds = max((len(rs) for ts in runs.values() for rs in ts.values()), default=0)
+print(f"FTP servers, median of {rounds} round(s); each anchor cell: figure (muxftpd/anchor: "
+      "above 1 muxftpd's figure is higher, below 1 lower; each row says which is better)")
+print()
+print(f"- CPU: {cpu}; kernel {kernel}; {pinning}; load average before the run: {loadavg}")
+print(f"- {versions}; muxftpd --threads {mux_threads} (+ its 4-thread offload pool), "
+      f"fsync_uploads {'on' if mux_fsync == '1' else 'off (the anchors never fsync)'}")
+print("- worker model as shipped: muxftpd one process; vsftpd and pure-ftpd a process per "
+      "session (see processes/session below); pyftpdlib FTPServer, one process, one thread")
+print("- password: the same $6$ sha512-crypt hash everywhere (muxftpd --users-file; vsftpd PAM "
+      "pam_unix + /etc/shadow; pure-ftpd puredb, crypt(3); pyftpdlib crypt(3) authorizer); "
+      "muxftpd-plain: plain text in memory (--user); muxftpd-argon2id: `muxftpd passwd`")
+print("- files: hot in the page cache (made once); RETR/LIST read from memory, STOR writes "
+      "to the page cache")
+if skipped:
+    print(f"- skipped: {skipped}")
+print()
+print("| row | " + " | ".join(servers) + " |")
+print("|---|" + "---:|" * len(servers))
+for test, metric, label, unit, higher, dec in ROWS:
+    if test not in tests or not any(test in runs[s] for s in servers):
+        continue
+    base, _, _ = median_of(runs.get(baseline, {}).get(test, []), metric)
+    cells = []
+    for s in servers:
+        results = runs[s].get(test)
+        if not results:
+            cells.append("—")
+            continue
+        v, nbad, err = median_of(results, metric)
+        if v is None:
+            cells.append("failed" + (f" ({err[:60]})" if err else ""))
+            continue
+        text = fmt(v, dec)
+        if load_bound(results):
+            text = (">= " if higher else "<= ") + text
+        if any(r.get(metric.replace("_s", "_lower_bound")) for r in results) and \
+                metric.endswith("_s"):
+            text = "> " + text  # some round's percentile fell on a lost transfer
+        if not s.startswith(baseline) and base is not None and v:
+            text += f" ({base / v:.2f}x)"
+        if nbad:
+            text += f" ({nbad}/{len(results)} failed)"
+        lost = max((r.get("failed_logins", r.get("failed_transfers", 0)) for r in results
+                    if not r.get("failed")), default=0)
+        if lost:
+            total = results[0].get("count", results[0].get("clients"))
+            text += f" ({lost} of {total} lost)"
+        cells.append(text)
+    better = "higher" if higher else "lower"
+    print(f"| {label}, {unit} ({better} is better) | " + " | ".join(cells) + " |")
+
+# Who bounds each row: the busy fraction of each side's core during the measured phase.
+print()
+print("CPU busy during each row, server (cpu 0) / load generator (cpu 1), as a fraction of the "
+      "row's wall time; ~1.00 marks the side that bounds the row (the load generator is curl for "
+      "retr/stor/many, a Python selectors client for logins/idle, a Python client for lists)")
+print()
+print("| row | " + " | ".join(servers) + " |")
+print("|---|" + "---:|" * len(servers))
+for test in tests:
+    cells = []
+    for s in servers:
+        results = [r for r in runs[s].get(test, []) if not r.get("failed")]
+        results = [r for r in results if r.get("wall_s") and "server_cpu_s" in r]
+        if not results:
+            cells.append("—")
+            continue
+        # span_s: the time in which the work got done, without the wait for lost connections.
+        srv = statistics.median(busy(r, "server_cpu_s") for r in results)
+        load = statistics.median(busy(r, "load_cpu_s") for r in results)
+        cells.append(f"{srv:.2f} / {load:.2f}")
+    print(f"| {test} | " + " | ".join(cells) + " |")
+
+lost_notes = []
+for s in servers:
+    for r in runs[s].get("logins", []) + runs[s].get("many", []):
+        if r.get("failed_logins") or r.get("failed_transfers"):
+            lost_notes.append(f"{s} {r['test']} round {r['round']}: {r.get('error', '')} "
+                              f"(listen queue "
+                              f"overflows {r.get('listen_overflows')}, SYN cookies sent "
+                              f"{r.get('syncookies_sent')}, system-wide)")
+if lost_notes:
+    print()
+    print("Lost logins and transfers: connections that never got a greeting within 10 s "
+          "(logins) or a greeting and login within 15 s (many: curl exit 28), because the server's "
+          "listen backlog overflowed (backlogs: pure-ftpd 9, vsftpd 32, pyftpdlib 100, "
+          "muxftpd 1024) and Linux then drops the client's SYN-cookie ACK:")
+    print()
+    for n in lost_notes:
+        print(f"- {n}")
+
+extra = []
+for s in servers:
+    for r in runs[s].get("idle", []):
+        if r.get("ok_sessions"):
+            per = (r["processes_after"] - r["processes_before"]) / r["ok_sessions"]
+            kern = r.get("kernel_kib_per_session")
+            extra.append(f"{s}: {per:.1f} processes/session, RSS "
+                         f"{r.get('rss_kib_per_session', 0):.1f} KiB/session, kernel stacks + "
+                         f"page tables ~{kern:.0f} KiB/session")
+            break
+if extra:
+    print()
+    print("Idle sessions, first round (kernel figures are system-wide deltas, noisy):")
+    print()
+    for e in extra:
+        print(f"- {e}")
+EOF

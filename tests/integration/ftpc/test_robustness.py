@@ -1,0 +1,105 @@
+"""Interrupted and broken transfers: a client killed mid-download resumes; Ctrl-C stops cleanly
+and leaves a resumable file; a server that drops the connection mid-transfer is retried."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+from ftpc_support import MUXFTP, client_env, run_muxftp, sha256
+
+RATE = 200_000  # bytes/s per data connection (pyftpdlib lets the first 2 x RATE through at once)
+SIZE = 1_600_000
+
+
+def start_get(url: str, out, home) -> subprocess.Popen:
+    return subprocess.Popen([MUXFTP, "--progress=none", "get", url, "-o", str(out)],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=client_env(home))
+
+
+def wait_for_size(path, at_least: int, seconds: float = 20.0) -> int:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if path.exists() and path.stat().st_size >= at_least:
+            return path.stat().st_size
+        time.sleep(0.05)
+    raise AssertionError(f"{path} did not reach {at_least} bytes")
+
+
+@pytest.mark.time_limit(90)
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGINT])
+def test_resume_after_interrupted_download(make_pyftpd, tmp_path, home, how):
+    srv = make_pyftpd(rate=RATE)
+    data = os.urandom(SIZE)
+    (srv.root / "big.bin").write_bytes(data)
+    out = tmp_path / "out"
+    proc = start_get(srv.url + "/big.bin", out, home)
+    wait_for_size(out / "big.bin", 200_000)
+    proc.send_signal(how)
+    _, err = proc.communicate(timeout=20)
+    if how == signal.SIGINT:
+        assert proc.returncode == 130, err.decode()
+        assert b"interrupted" in err
+    partial = (out / "big.bin").stat().st_size
+    assert 0 < partial < SIZE
+    assert (out / "big.bin").read_bytes() == data[:partial]
+
+    r = run_muxftp(["--json", "get", "--resume", srv.url + "/big.bin", "-o", str(out)], home)
+    assert r.returncode == 0, r.stderr.decode()
+    f = json.loads(r.stdout)["files"][0]
+    assert f["offset"] >= partial
+    assert f["bytes"] == SIZE - f["offset"]
+    assert sha256(out / "big.bin") == sha256(srv.root / "big.bin")
+
+    again = run_muxftp(["--json", "get", "--resume", srv.url + "/big.bin", "-o", str(out)], home)
+    assert json.loads(again.stdout)["files"][0]["status"] == "skipped"
+
+
+@pytest.mark.time_limit(90)
+def test_server_drops_connection_mid_transfer(make_pyftpd, tmp_path, home):
+    srv = make_pyftpd(rate=RATE, drop_after=0.6, drops=1)
+    data = os.urandom(SIZE // 2)
+    (srv.root / "drop.bin").write_bytes(data)
+    (srv.root / "other.bin").write_bytes(b"fine")
+    out = tmp_path / "out"
+    r = run_muxftp(["--json", "-j", "1", "get", srv.url + "/drop.bin", srv.url + "/other.bin",
+                    "-o", str(out)], home, timeout=80)
+    assert r.returncode == 0, r.stderr.decode()
+    files = {f["remote"]: f for f in json.loads(r.stdout)["files"]}
+    assert files["drop.bin"]["attempts"] == 2
+    assert files["drop.bin"]["offset"] == 0
+    assert files["drop.bin"]["status"] == "done"
+    assert (out / "drop.bin").read_bytes() == data
+    assert (out / "other.bin").read_bytes() == b"fine"
+    assert b"2 attempts" in r.stderr
+
+
+@pytest.mark.time_limit(90)
+def test_retries_are_bounded(make_pyftpd, tmp_path, home):
+    srv = make_pyftpd(rate=RATE, drop_after=0.2, drops=100)
+    (srv.root / "never.bin").write_bytes(os.urandom(4_000_000))
+    out = tmp_path / "out"
+    r = run_muxftp(["--json", "--retries", "2", "get", srv.url + "/never.bin", "-o", str(out)],
+                   home, timeout=80)
+    assert r.returncode == 1
+    f = json.loads(r.stdout)["files"][0]
+    assert f["status"] == "failed"
+    assert f["attempts"] == 3
+
+
+@pytest.mark.time_limit(90)
+def test_resume_upload(muxftpd, tmp_path, home):
+    data = os.urandom(SIZE)
+    local = tmp_path / "up.bin"
+    local.write_bytes(data)
+    (muxftpd.root / "up.bin").write_bytes(data[:500_000])  # what an interrupted upload left
+    r = run_muxftp(["--json", "put", "--resume", str(local), muxftpd.url + "/"], home)
+    assert r.returncode == 0, r.stderr.decode()
+    f = json.loads(r.stdout)["files"][0]
+    assert f["offset"] == 500_000
+    assert (muxftpd.root / "up.bin").read_bytes() == data
