@@ -4,7 +4,7 @@ TEST_BUILD_DIR ?= build-asan
 JOBS           ?= $(shell nproc)
 RUN_ARGS       ?= --listen 127.0.0.1:2121 --root ftp-root --demo-user ftpuser
 
-.PHONY: all build run test deps bench clean format tsan
+.PHONY: all build run test deps bench clean format tsan iomodels-report
 
 all: build
 
@@ -38,6 +38,11 @@ tsan: deps
 
 bench: build
 	@bash bench/echo.sh
+
+# The IO-models lab: every examples/iomodels server under the same loads; writes
+# docs/iomodels/REPORT.md and its plots (about 10 minutes on 2 cores; SECONDS=1 for a quick run).
+iomodels-report: build
+	@/usr/bin/python3 bench/iomodels/lab.py
 
 format:
 	@git ls-files '*.cpp' '*.hpp' '*.c' '*.h' | xargs clang-format -i

@@ -52,6 +52,9 @@ class Session {
   Task<std::optional<std::string>> resolve(const std::string& arg);
   bool allowed(Permissions p) const { return (permissions_ & p) == p; }
   Task<bool> require(Permissions p);
+  using NameOp = std::error_code (Vfs::*)(std::string_view) const;
+  Task<std::optional<std::string>> change_name(Permissions p, const std::string& arg, NameOp op,
+                                               const char* what);
 
   // Access control and session state (session_commands.cpp).
   Task<void> cmd_user(const std::string& arg);

@@ -34,40 +34,34 @@ Task<void> Session::cmd_cdup(const std::string&) {
   co_await cmd_cwd("..");
 }
 
-Task<void> Session::cmd_mkd(const std::string& arg) {
-  if (!co_await require(kMkdir)) co_return;
+// The shape of MKD, RMD and DELE: a permission, a path, one Vfs call on the offload pool, a log
+// line. Replies the error itself; returns the path when the call succeeded.
+Task<std::optional<std::string>> Session::change_name(Permissions p, const std::string& arg,
+                                                      NameOp op, const char* what) {
+  if (!co_await require(p)) co_return std::nullopt;
   auto path = co_await resolve(arg);
-  if (!path) co_return;
-  if (auto ec = co_await offload([&] { return vfs_.mkdir(*path); })) {
+  if (!path) co_return std::nullopt;
+  if (auto ec = co_await offload([&] { return (vfs_.*op)(*path); })) {
     co_await reply_error(ec);
-    co_return;
+    co_return std::nullopt;
   }
-  log("mkdir " + *path);
-  co_await reply(257, "\"" + ftp::quote_path(*path) + "\" created.");
+  log(std::string(what) + " " + *path);
+  co_return path;
+}
+
+Task<void> Session::cmd_mkd(const std::string& arg) {
+  auto path = co_await change_name(kMkdir, arg, &Vfs::mkdir, "mkdir");
+  if (path) co_await reply(257, "\"" + ftp::quote_path(*path) + "\" created.");
 }
 
 Task<void> Session::cmd_rmd(const std::string& arg) {
-  if (!co_await require(kMkdir)) co_return;
-  auto path = co_await resolve(arg);
-  if (!path) co_return;
-  if (auto ec = co_await offload([&] { return vfs_.rmdir(*path); })) {
-    co_await reply_error(ec);
-    co_return;
-  }
-  log("rmdir " + *path);
-  co_await reply(250, "Directory removed.");
+  auto path = co_await change_name(kMkdir, arg, &Vfs::rmdir, "rmdir");
+  if (path) co_await reply(250, "Directory removed.");
 }
 
 Task<void> Session::cmd_dele(const std::string& arg) {
-  if (!co_await require(kDelete)) co_return;
-  auto path = co_await resolve(arg);
-  if (!path) co_return;
-  if (auto ec = co_await offload([&] { return vfs_.unlink(*path); })) {
-    co_await reply_error(ec);
-    co_return;
-  }
-  log("delete " + *path);
-  co_await reply(250, "File deleted.");
+  auto path = co_await change_name(kDelete, arg, &Vfs::unlink, "delete");
+  if (path) co_await reply(250, "File deleted.");
 }
 
 Task<void> Session::cmd_rnfr(const std::string& arg) {

@@ -16,8 +16,10 @@ void Timer::arm_at(TimePoint deadline) {
   loop_.timers().push(this, deadline);
 }
 
+// From the real time, not the loop's cached now(): a timer armed late in a long iteration must
+// still wait its full delay (never early), at the price of one vDSO clock read.
 void Timer::arm_after(Duration delay) {
-  arm_at(loop_.now() + delay);
+  arm_at(Clock::now() + delay);
 }
 
 void Timer::cancel() {
