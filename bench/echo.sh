@@ -40,6 +40,8 @@ SERVERS=(
   "muxio-poll|echo-server|--io poll"
   "muxio-epoll|echo-server|--io epoll"
   "muxio-epoll-et|echo-server|--io epoll-et"
+  "muxio-sigio|echo-server|--io sigio"
+  "muxio-uring|echo-server|--io uring"
   "raw-epoll-echo|raw-epoll-echo|"
   "libuv-echo|libuv-echo|"
   "libevent-echo|libevent-echo|"

@@ -4,8 +4,8 @@
 #pragma once
 
 #include <coroutine>
-#include <deque>
 #include <utility>
+#include <vector>
 
 #include "muxio/event_loop.hpp"
 
@@ -93,12 +93,12 @@ class AsyncMutex {
       return;
     }
     LockAwaiter* next = waiters_.front();
-    waiters_.pop_front();
-    next->grant();  // stays locked: ownership passes straight to the next waiter
+    waiters_.erase(waiters_.begin());  // waiters are few: a reply or two
+    next->grant();                     // stays locked: ownership passes straight to the next waiter
   }
 
   bool locked_ = false;
-  std::deque<LockAwaiter*> waiters_;
+  std::vector<LockAwaiter*> waiters_;  // FIFO; a vector, since an idle mutex must cost nothing
 };
 
 }  // namespace muxio

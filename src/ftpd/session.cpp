@@ -62,7 +62,9 @@ Task<void> Session::run() {
 }
 
 Task<std::optional<std::string>> Session::read_command_line() {
-  std::array<std::byte, 4096> buf;
+  // Small on purpose: this frame lives as long as the session idles, in every idle session;
+  // longer command lines simply take several reads (the LineReader joins them).
+  std::array<std::byte, 512> buf;
   for (;;) {
     std::string line;
     switch (reader_.next(&line)) {
