@@ -8,6 +8,8 @@
 // Disk work runs on the offload pool. Owned by the task that runs it; loop thread only.
 #pragma once
 
+#include <sys/stat.h>
+
 #include <memory>
 #include <optional>
 #include <string>
@@ -52,6 +54,11 @@ class Session {
   Task<std::optional<std::string>> resolve(const std::string& arg);
   bool allowed(Permissions p) const { return (permissions_ & p) == p; }
   Task<bool> require(Permissions p);
+  struct Located {
+    std::string path;
+    struct stat st;
+  };
+  Task<std::optional<Located>> locate(const std::string& arg);
   using NameOp = std::error_code (Vfs::*)(std::string_view) const;
   Task<std::optional<std::string>> change_name(Permissions p, const std::string& arg, NameOp op,
                                                const char* what);

@@ -13,20 +13,31 @@ Task<void> Session::cmd_pwd(const std::string&) {
   co_await reply(257, "\"" + ftp::quote_path(cwd_) + "\" is the current directory.");
 }
 
-Task<void> Session::cmd_cwd(const std::string& arg) {
-  const std::string target = arg.empty() ? "/" : arg;  // named: see ARCHITECTURE.md, g++ 12
-  auto path = co_await resolve(target);
-  if (!path) co_return;
+// The shape of CWD, RNFR, SIZE, MDTM and MLST: resolve the argument and stat it on the offload
+// pool. Replies the error itself.
+Task<std::optional<Session::Located>> Session::locate(const std::string& arg) {
+  auto path = co_await resolve(arg);
+  if (!path) co_return std::nullopt;
   auto st = co_await offload([&] { return vfs_.stat(*path); });
   if (!st) {
     co_await reply_error(st.error());
-    co_return;
+    co_return std::nullopt;
   }
-  if (!S_ISDIR(st->st_mode)) {
+  Located found;  // no braced initialiser: see ARCHITECTURE.md, g++ 12
+  found.path = std::move(*path);
+  found.st = *st;
+  co_return found;
+}
+
+Task<void> Session::cmd_cwd(const std::string& arg) {
+  const std::string target = arg.empty() ? "/" : arg;  // named: see ARCHITECTURE.md, g++ 12
+  auto dir = co_await locate(target);
+  if (!dir) co_return;
+  if (!S_ISDIR(dir->st.st_mode)) {
     co_await reply(550, "Not a directory.");
     co_return;
   }
-  cwd_ = *path;
+  cwd_ = dir->path;
   co_await reply(250, "Directory successfully changed.");
 }
 
@@ -67,14 +78,9 @@ Task<void> Session::cmd_dele(const std::string& arg) {
 Task<void> Session::cmd_rnfr(const std::string& arg) {
   rename_from_.reset();  // a failed RNFR must not leave an earlier one armed
   if (!co_await require(kRename)) co_return;
-  auto path = co_await resolve(arg);
-  if (!path) co_return;
-  auto st = co_await offload([&] { return vfs_.stat(*path); });
-  if (!st) {
-    co_await reply_error(st.error());
-    co_return;
-  }
-  rename_from_ = *path;
+  auto from = co_await locate(arg);
+  if (!from) co_return;
+  rename_from_ = from->path;
   co_await reply(350, "Ready for RNTO.");
 }
 
@@ -95,29 +101,18 @@ Task<void> Session::cmd_rnto(const std::string& arg) {
 }
 
 Task<void> Session::cmd_size(const std::string& arg) {
-  auto path = co_await resolve(arg);
-  if (!path) co_return;
-  auto st = co_await offload([&] { return vfs_.stat(*path); });
-  if (!st) {
-    co_await reply_error(st.error());
-    co_return;
-  }
-  if (!S_ISREG(st->st_mode)) {
+  auto file = co_await locate(arg);
+  if (!file) co_return;
+  if (!S_ISREG(file->st.st_mode)) {
     co_await reply(550, "Not a regular file.");
     co_return;
   }
-  co_await reply(213, std::to_string(st->st_size));
+  co_await reply(213, std::to_string(file->st.st_size));
 }
 
 Task<void> Session::cmd_mdtm(const std::string& arg) {
-  auto path = co_await resolve(arg);
-  if (!path) co_return;
-  auto st = co_await offload([&] { return vfs_.stat(*path); });
-  if (!st) {
-    co_await reply_error(st.error());
-    co_return;
-  }
-  co_await reply(213, ftp::format_mdtm(st->st_mtim.tv_sec));
+  auto file = co_await locate(arg);
+  if (file) co_await reply(213, ftp::format_mdtm(file->st.st_mtim.tv_sec));
 }
 
 Task<void> Session::cmd_mfmt(const std::string& arg) {
@@ -154,18 +149,13 @@ std::string Session::mlsx_perm(const ftp::FileFacts& f) const {
 }
 
 Task<void> Session::cmd_mlst(const std::string& arg) {
-  auto path = co_await resolve(arg);
-  if (!path) co_return;
-  auto st = co_await offload([&] { return vfs_.stat(*path); });
-  if (!st) {
-    co_await reply_error(st.error());
-    co_return;
-  }
+  auto entry = co_await locate(arg);
+  if (!entry) co_return;
   // RFC 3659: the entry's line starts with a space and carries the path as given back.
-  auto facts = Vfs::facts_of(*st, *path);
+  auto facts = Vfs::facts_of(entry->st, entry->path);
   std::vector<std::string> body;
   body.push_back(" " + ftp::format_mlsx_line(facts, mlsx_perm(facts)));
-  co_await reply_lines(250, "Listing " + *path, body, "End");
+  co_await reply_lines(250, "Listing " + entry->path, body, "End");
 }
 
 Task<void> Session::stat_path(const std::string& arg) {
