@@ -11,7 +11,6 @@
 #include <fcntl.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -30,6 +29,7 @@
 #include "ftpc/transfer.hpp"
 #include "ftpc/url.hpp"
 #include "muxio/muxio.hpp"
+#include "terminal_input.hpp"
 
 namespace {
 
@@ -249,19 +249,9 @@ struct App {
   double started = now_seconds();
 };
 
+// Not on a terminal (scripts, tests), no prompt: an empty password.
 std::string read_password(const std::string& prompt) {
-  if (!::isatty(STDIN_FILENO)) return {};
-  termios old{};
-  ::tcgetattr(STDIN_FILENO, &old);
-  termios quiet = old;
-  quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
-  std::cerr << prompt << std::flush;
-  ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
-  std::string line;
-  std::getline(std::cin, line);
-  ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
-  std::cerr << "\n";
-  return line;
+  return muxio::apps::read_secret_from_terminal(prompt).value_or("");
 }
 
 // URL -> server endpoint, with credentials from the URL, else ~/.netrc, else a prompt (when a

@@ -3,7 +3,6 @@
 #include <sodium.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -14,6 +13,7 @@
 #include "ftpd/config.hpp"
 #include "ftpd/password.hpp"
 #include "ftpd/server.hpp"
+#include "terminal_input.hpp"
 
 namespace {
 
@@ -22,22 +22,10 @@ using namespace muxio::ftpd;
 
 // Reads a password from the terminal without echo, or a line from stdin when it is not one.
 std::string read_password(const std::string& prompt) {
-  if (!::isatty(STDIN_FILENO)) {
-    std::string line;
-    std::getline(std::cin, line);
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    return line;
-  }
-  termios old{};
-  ::tcgetattr(STDIN_FILENO, &old);
-  termios quiet = old;
-  quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
-  std::cerr << prompt << std::flush;
-  ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+  if (auto secret = muxio::apps::read_secret_from_terminal(prompt)) return *secret;
   std::string line;
   std::getline(std::cin, line);
-  ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
-  std::cerr << "\n";
+  if (!line.empty() && line.back() == '\r') line.pop_back();
   return line;
 }
 
