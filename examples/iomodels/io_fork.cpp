@@ -53,6 +53,11 @@ int main(int argc, char** argv) {
     }
     pid_t pid = fork();
     if (pid == 0) {  // child: serve this one client, then leave
+      // A stop signal must end the child even if it lands just before a blocking recv/send
+      // (a flag checked before the call cannot see it): the default action does.
+      signal(SIGTERM, SIG_DFL);
+      signal(SIGINT, SIG_DFL);
+      if (g_stop) _exit(0);  // it came between fork() and here
       close(listener);
       serve(conn);
       _exit(0);
