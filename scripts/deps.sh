@@ -8,7 +8,7 @@ packages=(
   clang clang-format
   libgtest-dev libgmock-dev libbenchmark-dev
   libfmt-dev libcli11-dev libspdlog-dev libtomlplusplus-dev
-  libsodium-dev libcrypt-dev libssl-dev
+  libsodium-dev libcrypt-dev libssl-dev openssl
   liburing-dev
   libuv1-dev libevent-dev
   python3 python3-pytest curl lftp

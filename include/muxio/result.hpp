@@ -17,6 +17,9 @@ enum class Error {
   bad_address,                  // an address string that does not parse
   timed_out,                    // a timeout scope expired
   cancelled,                    // the task was cancelled
+  tls_handshake_failed,         // the TLS handshake failed (protocol, version or cipher mismatch)
+  tls_certificate_rejected,     // the peer's certificate did not verify
+  tls_protocol_error,           // a TLS record or alert broke the connection
 };
 
 const std::error_category& muxio_category() noexcept;

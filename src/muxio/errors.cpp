@@ -23,6 +23,12 @@ class MuxioCategory final : public std::error_category {
         return "operation timed out";
       case Error::cancelled:
         return "operation cancelled";
+      case Error::tls_handshake_failed:
+        return "TLS handshake failed";
+      case Error::tls_certificate_rejected:
+        return "TLS certificate verification failed";
+      case Error::tls_protocol_error:
+        return "TLS protocol error";
     }
     return "unknown muxio error";
   }
