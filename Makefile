@@ -2,9 +2,11 @@
 BUILD_DIR      ?= build
 TEST_BUILD_DIR ?= build-asan
 JOBS           ?= $(shell nproc)
-RUN_ARGS       ?= --listen 127.0.0.1:2121 --root ftp-root --demo-user ftpuser
+TLS_DIR        ?= ftp-tls
+RUN_ARGS       ?= --listen 127.0.0.1:2121 --root ftp-root --demo-user ftpuser \
+                  --tls optional --tls-cert $(TLS_DIR)/cert.pem --tls-key $(TLS_DIR)/key.pem
 
-.PHONY: all build run test deps bench clean format tsan iomodels-report
+.PHONY: all build run test deps bench clean format tsan fuzz fuzz-short iomodels-report
 
 all: build
 
@@ -16,21 +18,24 @@ build: deps
 	@cmake --build $(BUILD_DIR) -j $(JOBS)
 
 # The FTP server on 127.0.0.1:2121 serving ./ftp-root, with a user whose random password is
-# printed at start-up.
+# printed at start-up, and FTPS (AUTH TLS) with a self-signed certificate made on the first run.
 run: build
 	@mkdir -p ftp-root
+	@bash scripts/self-signed-cert.sh $(TLS_DIR)
 	$(BUILD_DIR)/bin/muxftpd $(RUN_ARGS)
 
 # Tests run under AddressSanitizer + UndefinedBehaviorSanitizer; then the multi-threaded tests
-# (label "threads": loops, cross-thread wake-ups, the offload pool) under ThreadSanitizer.
+# (label "threads": loops, cross-thread wake-ups, the offload pool) under ThreadSanitizer; then
+# a short libFuzzer run of each protocol fuzz target.
 test: deps
 	@cmake -S . -B $(TEST_BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	  -DMUXIO_SANITIZE=address,undefined >/dev/null
 	@cmake --build $(TEST_BUILD_DIR) -j $(JOBS)
 	@cd $(TEST_BUILD_DIR) && ctest --output-on-failure --timeout 900 -j 1
 	@$(MAKE) --no-print-directory tsan
+	@$(MAKE) --no-print-directory fuzz-short
 
-TSAN_TARGETS = event_loop_test task_test
+TSAN_TARGETS = event_loop_test task_test rate_limiter_test
 tsan: deps
 	@cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMUXIO_SANITIZE=thread >/dev/null
 	@cmake --build build-tsan -j $(JOBS) --target $(TSAN_TARGETS)
@@ -47,5 +52,14 @@ iomodels-report: build
 format:
 	@git ls-files '*.cpp' '*.hpp' '*.c' '*.h' | xargs clang-format -i
 
+# libFuzzer (clang, in build-fuzz; scripts/fuzz.sh): FUZZ_SECONDS each, or a few seconds each
+# under `make test`. A crash (input in build-fuzz/artifacts/) fails the run.
+FUZZ_SECONDS       ?= 60
+FUZZ_SHORT_SECONDS ?= 5
+fuzz: deps
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) JOBS=$(JOBS) bash scripts/fuzz.sh
+fuzz-short: deps
+	@FUZZ_SECONDS=$(FUZZ_SHORT_SECONDS) JOBS=$(JOBS) bash scripts/fuzz.sh
+
 clean:
-	rm -rf $(BUILD_DIR) $(TEST_BUILD_DIR) build-tsan
+	rm -rf $(BUILD_DIR) $(TEST_BUILD_DIR) build-tsan build-fuzz

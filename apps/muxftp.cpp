@@ -4,12 +4,13 @@
 //   muxftp put FILE... URL/ [-j N] [--resume]
 //   muxftp ls URL | rm URL | mkdir URL | mv URL NEWNAME
 //   muxftp mirror URL DIR | mirror --reverse DIR URL [--delete]
+//   muxftp URL          an interactive shell (open, cd, get, put, ... `&` for the background;
+//                       src/ftpc/shell.hpp), or a script of shell lines on stdin
 //
 // Progress and per-file summaries go to stderr (a board on a terminal, plain lines otherwise);
 // listings and --json go to stdout. Exit status: 0 all well, 1 some file failed, 2 usage,
 // 130 interrupted (Ctrl-C; partial downloads stay and --resume continues them).
 #include <fcntl.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -26,6 +27,9 @@
 
 #include "ftpc/control.hpp"
 #include "ftpc/progress.hpp"
+#include "ftpc/progress_board.hpp"
+#include "ftpc/remote_listing.hpp"
+#include "ftpc/shell.hpp"
 #include "ftpc/transfer.hpp"
 #include "ftpc/url.hpp"
 #include "muxio/muxio.hpp"
@@ -38,7 +42,8 @@ using namespace muxio::ftpc;
 namespace fs = std::filesystem;
 
 struct Cli {
-  std::string command;
+  std::string command;  // empty: the shell
+  std::string shell_url;
   std::vector<std::string> args;
   std::string out_dir = ".";
   std::size_t parallel = 4;
@@ -55,29 +60,8 @@ struct Cli {
   bool remove_extra = false;  // mirror --delete
 };
 
-void write_fd(int fd, std::string_view s) {
-  while (!s.empty()) {
-    ssize_t n = ::write(fd, s.data(), s.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return;
-    }
-    s.remove_prefix(static_cast<std::size_t>(n));
-  }
-}
-
 void err_line(const std::string& s) {
   write_fd(STDERR_FILENO, "muxftp: " + s + "\n");
-}
-
-int terminal_width(int fd) {
-  winsize ws{};
-  if (::ioctl(fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) return ws.ws_col;
-  return 80;
-}
-
-double now_seconds() {
-  return std::chrono::duration<double>(Clock::now().time_since_epoch()).count();
 }
 
 std::string json_escape(std::string_view s) {
@@ -98,149 +82,13 @@ std::string json_escape(std::string_view s) {
   return out;
 }
 
-// ---- progress board ----------------------------------------------------------------------------
-
-enum class Mode { bars, lines, none };
-
-// Owns what stderr shows while jobs run. The ticker calls tick() ~10 times a second.
-class Board final : public TransferObserver {
- public:
-  Board(Mode mode, bool quiet) : mode_(quiet ? Mode::none : mode), quiet_(quiet) {}
-
-  void attach(const std::vector<Job>* jobs) {
-    jobs_ = jobs;
-    meters_.assign(jobs->size(), RateMeter{});
-    total_meter_ = RateMeter{};
-  }
-
-  void started(const Job&) override {}
-
-  void finished(const Job& job) override {
-    if (quiet_ && job.state != JobState::failed) return;
-    std::string line = summary(job);
-    if (mode_ == Mode::bars) {
-      pending_.push_back(line);
-      draw();
-    } else {
-      write_fd(STDERR_FILENO, fit_name(line, 4096) + "\n");
-    }
-  }
-
-  void tick() {
-    if (jobs_ == nullptr) return;
-    double t = now_seconds();
-    std::uint64_t total = 0;
-    for (std::size_t i = 0; i < jobs_->size(); ++i) {
-      const Job& j = (*jobs_)[i];
-      std::uint64_t moved = j.position > j.start_offset ? j.position - j.start_offset : 0;
-      if (j.state == JobState::running) meters_[i].sample(t, moved);
-      total += moved;
-    }
-    total_meter_.sample(t, total);
-    if (mode_ == Mode::bars) {
-      draw();
-    } else if (mode_ == Mode::lines && t - last_plain_ >= 2.0) {
-      last_plain_ = t;
-      bool running = std::any_of(jobs_->begin(), jobs_->end(),
-                                 [](const Job& j) { return j.state == JobState::running; });
-      if (running) write_fd(STDERR_FILENO, render_plain(view()));
-    }
-  }
-
-  // Takes the board off the screen (summary lines stay).
-  void close() {
-    if (mode_ != Mode::bars) return;
-    if (!pending_.empty()) draw();
-    if (lines_ > 0) write_fd(STDERR_FILENO, render_clear(lines_));
-    lines_ = 0;
-  }
-
- private:
-  BoardView view() const {
-    BoardView v;
-    std::uint64_t done = 0, size = 0;
-    bool sizes_known = true;
-    for (std::size_t i = 0; i < jobs_->size(); ++i) {
-      const Job& j = (*jobs_)[i];
-      done += j.done_bytes();
-      auto t = j.total_bytes();
-      if (t)
-        size += *t;
-      else
-        sizes_known = false;
-      if (j.state == JobState::done || j.state == JobState::skipped) ++v.files_done;
-      if (j.state == JobState::failed) ++v.files_failed;
-      if (j.state == JobState::running) {
-        BarView b;
-        b.name = j.label;
-        b.done = j.done_bytes();
-        b.total = j.total_bytes();
-        b.rate = meters_[i].rate();
-        v.bars.push_back(b);
-      }
-    }
-    v.files_total = jobs_->size();
-    v.total.done = done;
-    if (sizes_known) v.total.total = size;
-    v.total.rate = total_meter_.rate();
-    return v;
-  }
-
-  void draw() {
-    if (jobs_ == nullptr) return;
-    int drawn = 0;
-    std::string frame =
-        render_frame(view(), terminal_width(STDERR_FILENO), lines_, pending_, &drawn);
-    pending_.clear();
-    lines_ = drawn;
-    write_fd(STDERR_FILENO, frame);
-  }
-
-  static std::string summary(const Job& j) {
-    std::string name = j.label;
-    switch (j.state) {
-      case JobState::skipped:
-        return "skipped " + name + " (already complete)";
-      case JobState::failed:
-        return "FAILED  " + name + ": " + j.error;
-      default:
-        break;
-    }
-    std::uint64_t moved = j.position > j.start_offset ? j.position - j.start_offset : 0;
-    std::string s = "done    " + name + "  " + format_bytes(moved) + " in ";
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.1f s", j.seconds);
-    s += buf;
-    if (j.seconds > 0) s += " (" + format_rate(static_cast<double>(moved) / j.seconds) + ")";
-    if (j.start_offset > 0 && !j.range) s += ", resumed at " + format_bytes(j.start_offset);
-    if (j.attempts > 1) s += ", " + std::to_string(j.attempts) + " attempts";
-    return s;
-  }
-
-  Mode mode_;
-  bool quiet_;
-  const std::vector<Job>* jobs_ = nullptr;
-  std::vector<RateMeter> meters_;
-  RateMeter total_meter_;
-  std::vector<std::string> pending_;
-  int lines_ = 0;
-  double last_plain_ = 0;
-};
-
-Task<void> board_ticker(Board& board) {
-  for (int i = 0; i < 100 * 60 * 60 * 24; ++i) {  // a day of ticks at most
-    if (co_await sleep_for(std::chrono::milliseconds(100))) co_return;
-    board.tick();
-  }
-}
-
 // ---- the program -------------------------------------------------------------------------------
 
 struct App {
   App(EventLoop& l, Cli c) : loop(l), cli(std::move(c)) {}
   EventLoop& loop;
   Cli cli;
-  Mode mode = Mode::none;
+  BoardMode mode = BoardMode::none;
   TransferRunner* runner = nullptr;
   TaskHandle main;
   bool interrupted = false;
@@ -248,6 +96,17 @@ struct App {
   std::string json;  // the "files" array items of --json
   double started = now_seconds();
 };
+
+// What every session gets from the command line.
+Options session_options(const Cli& cli) {
+  Options o;
+  o.active = cli.active;
+  auto t = std::chrono::duration_cast<Duration>(std::chrono::duration<double>(cli.timeout));
+  o.reply_timeout = t;
+  o.data_timeout = t;
+  o.connect_timeout = std::min<Duration>(t, std::chrono::seconds(15));
+  return o;
+}
 
 // Not on a terminal (scripts, tests), no prompt: an empty password.
 std::string read_password(const std::string& prompt) {
@@ -260,22 +119,13 @@ std::optional<Endpoint> endpoint_of(const App& app, const Url& url) {
   Endpoint e;
   e.host = url.host;
   e.port = url.port;
-  e.user = url.user;
-  e.password = url.password;
-  if (!url.has_password) {
-    auto n = netrc_lookup(read_netrc_file(), url.host);
-    if (n && (url.user.empty() || url.user == n->login)) {
-      e.user = n->login;
-      e.password = n->password;
-    } else if (!url.user.empty()) {
-      e.password = read_password("Password for " + url.user + "@" + url.host + ": ");
-    }
+  LoginCredentials login = credentials_for(url, read_netrc_file());
+  e.user = login.user;
+  e.password = login.password;
+  if (login.ask_password) {
+    e.password = read_password("Password for " + url.user + "@" + url.host + ": ");
   }
-  e.options.active = app.cli.active;
-  auto t = std::chrono::duration_cast<Duration>(std::chrono::duration<double>(app.cli.timeout));
-  e.options.reply_timeout = t;
-  e.options.data_timeout = t;
-  e.options.connect_timeout = std::min<Duration>(t, std::chrono::seconds(15));
+  e.options = session_options(app.cli);
   return e;
 }
 
@@ -317,22 +167,13 @@ void add_json(App& app, const std::vector<Job>& jobs) {
 Task<void> run_jobs(App& app, Endpoint endpoint, std::vector<Job>& jobs, bool preserve_mtime,
                     std::size_t parallel) {
   if (jobs.empty()) co_return;
-  Board board(app.mode, app.cli.quiet);
-  board.attach(&jobs);
+  ProgressBoard board(app.mode, app.cli.quiet);
   RunOptions ro;
   ro.parallel = parallel;
   ro.resume = app.cli.resume;
   ro.retries = app.cli.retries;
   ro.preserve_mtime = preserve_mtime;
-  TransferRunner runner(app.loop, std::move(endpoint), jobs, ro, &board);
-  app.runner = &runner;
-  TaskHandle ticker = app.loop.spawn(board_ticker(board));
-  if (app.interrupted) runner.stop();
-  co_await runner.run();
-  ticker.cancel();
-  (void)co_await ticker.finish();
-  board.close();
-  app.runner = nullptr;
+  co_await run_with_board(app.loop, std::move(endpoint), jobs, ro, board, &app.runner);
   for (const Job& j : jobs)
     if (j.state == JobState::failed || j.state == JobState::queued) app.status = 1;
   add_json(app, jobs);
@@ -395,7 +236,7 @@ Task<void> cmd_get_segments(App& app, Url url, Endpoint endpoint) {
     err_line(local + ": size after reassembly differs from the server's");
     app.status = 1;
   }
-  if (complete && !app.cli.quiet && app.mode != Mode::none) {
+  if (complete && !app.cli.quiet && app.mode != BoardMode::none) {
     write_fd(STDERR_FILENO, "done    " + fit_name(base_name(url.path), 400) + "  " +
                                 format_bytes(*size) + " in " + std::to_string(k) + " segments\n");
   }
@@ -456,12 +297,8 @@ Task<void> cmd_get(App& app) {
       continue;
     }
     co_await (*conn)->quit();
-    std::sort(entries->begin(), entries->end(),
-              [](const ftp::RemoteEntry& a, const ftp::RemoteEntry& b) { return a.name < b.name; });
     std::size_t matched = 0;
-    for (const auto& e : *entries) {
-      if (e.type == ftp::FileType::dir || !glob_match(name, e.name)) continue;
-      if (e.name.find('/') != std::string::npos || e.name == "." || e.name == "..") continue;
+    for (const auto& e : files_matching(*entries, name)) {
       Job j;
       j.remote = join_path(dir, e.name);
       j.local = join_path(app.cli.out_dir, e.name);
@@ -520,15 +357,6 @@ Task<void> cmd_put(App& app) {
 
 // ---- ls, rm, mkdir, mv -------------------------------------------------------------------------
 
-std::string format_time(std::int64_t t) {
-  std::time_t tt = static_cast<std::time_t>(t);
-  std::tm tm{};
-  ::gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M", &tm);
-  return buf;
-}
-
 Task<void> cmd_simple(App& app) {
   const std::string& c = app.cli.command;
   std::size_t want = c == "mv" ? 2 : 1;
@@ -556,20 +384,7 @@ Task<void> cmd_simple(App& app) {
     if (!entries) {
       ec = entries.error();
     } else {
-      std::sort(
-          entries->begin(), entries->end(),
-          [](const ftp::RemoteEntry& a, const ftp::RemoteEntry& b) { return a.name < b.name; });
-      std::string out;
-      for (const auto& e : *entries) {
-        char size[32];
-        std::snprintf(size, sizeof size, "%12llu",
-                      static_cast<unsigned long long>(e.size.value_or(0)));
-        std::string when = e.mtime ? format_time(*e.mtime) : std::string(16, ' ');
-        bool dir = e.type == ftp::FileType::dir;
-        std::string sz = dir ? std::string(12, ' ') : std::string(size);
-        out += sz + "  " + when + "  " + fit_name(e.name, 4096) + (dir ? "/" : "") + "\n";
-      }
-      write_fd(STDOUT_FILENO, out);
+      write_fd(STDOUT_FILENO, format_listing(std::move(*entries)));
     }
   } else if (c == "rm") {
     ec = co_await cc.remove(url->path);
@@ -763,6 +578,19 @@ Task<void> main_task(App& app) {
   }
 }
 
+ShellSettings shell_settings(const App& app) {
+  ShellSettings s;
+  s.options = session_options(app.cli);
+  s.parallel = app.cli.parallel;
+  s.retries = app.cli.retries;
+  s.resume = app.cli.resume;
+  s.board = app.mode;
+  s.quiet = app.cli.quiet;
+  if (const char* home = std::getenv("HOME"))
+    s.history_file = std::string(home) + "/.muxftp_history";
+  return s;
+}
+
 void on_interrupt(App& app) {
   if (app.interrupted) return;
   app.interrupted = true;
@@ -779,8 +607,10 @@ int main(int argc, char** argv) {
   Cli cli;
   CLI::App app{
       "muxftp: an FTP client with parallel transfers and live progress, on one event loop"};
-  app.require_subcommand(1);
+  app.require_subcommand(0, 1);
   app.fallthrough();
+  app.add_option("URL", cli.shell_url,
+                 "no subcommand: a shell on this server (help lists its commands)");
   app.add_option("-j,--parallel", cli.parallel, "transfers at once (4)")->check(CLI::Range(1, 64));
   app.add_flag("--resume", cli.resume, "continue partial files (REST; SIZE + REST STOR/APPE)");
   app.add_option("--progress", cli.progress, "auto|bars|lines|none")
@@ -816,6 +646,10 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   for (auto* sub : app.get_subcommands())
     cli.command = sub->get_name();
+  if (cli.command.empty() && cli.shell_url.empty()) {
+    std::cerr << app.help();
+    return 2;
+  }
 
   std::signal(SIGPIPE, SIG_IGN);
   std::optional<EventLoop> loop_storage;
@@ -828,14 +662,15 @@ int main(int argc, char** argv) {
   EventLoop& loop = *loop_storage;
   App state(loop, cli);
   if (cli.quiet || cli.progress == "none") {
-    state.mode = Mode::none;
+    state.mode = BoardMode::none;
   } else if (cli.progress == "bars" ||
              (cli.progress == "auto" && ::isatty(STDERR_FILENO) && std::getenv("TERM") != nullptr &&
               std::string_view(std::getenv("TERM")) != "dumb")) {
-    state.mode = Mode::bars;
+    state.mode = BoardMode::bars;
   } else {
-    state.mode = Mode::lines;
+    state.mode = BoardMode::lines;
   }
+  if (cli.command.empty()) return run_shell(loop, shell_settings(state), cli.shell_url);
   App* appp = &state;
   (void)loop.add_signal_handler(SIGINT, [appp] { on_interrupt(*appp); });
   (void)loop.add_signal_handler(SIGTERM, [appp] { on_interrupt(*appp); });

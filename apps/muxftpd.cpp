@@ -12,7 +12,9 @@
 
 #include "ftpd/config.hpp"
 #include "ftpd/password.hpp"
+#include "ftpd/reload.hpp"
 #include "ftpd/server.hpp"
+#include "ftpd/stale_uploads.hpp"
 #include "terminal_input.hpp"
 
 namespace {
@@ -52,6 +54,23 @@ int run_passwd(const std::string& file, const std::string& name, const std::stri
   return 0;
 }
 
+// Uploads cut short by a crash (kill -9, power loss) leave hidden temporary files that nothing
+// else removes. Users' homes are under the root unless absolute; an absolute home elsewhere is
+// not swept.
+void sweep_stale_uploads(const ServerContext& ctx) {
+  std::vector<std::string> dirs(1, ctx.config.root);
+  if (!ctx.config.anonymous_root.empty()) dirs.push_back(ctx.config.anonymous_root);
+  for (const auto& dir : dirs) {
+    auto sweep = remove_stale_uploads(dir);
+    ctx.log->info("start-up: removed {} stale upload file(s) under {}", sweep.removed, dir);
+    if (sweep.failed > 0) {
+      ctx.log->warn("start-up: could not remove {} stale upload file(s) under {}", sweep.failed,
+                    dir);
+    }
+    if (sweep.incomplete) ctx.log->warn("start-up: {} only partly searched for stale uploads", dir);
+  }
+}
+
 std::string random_password() {
   static const char alphabet[] = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
   std::string s(16, 'x');
@@ -76,7 +95,10 @@ int main(int argc, char** argv) {
   std::string demo_user;
   std::string anonymous_perms;
   std::int64_t idle = 0;
+  std::int64_t login = 0;
+  std::int64_t ban = 0;
   std::int64_t data = 0;
+  std::int64_t grace = 0;
   auto* o_config = app.add_option("--config", config_file, "TOML file (docs/muxftpd.example.toml)");
   auto* o_listen = app.add_option("--listen", flags.listen, "HOST:PORT, repeatable ([::1]:2121)");
   auto* o_root =
@@ -91,6 +113,39 @@ int main(int argc, char** argv) {
   auto* o_threads = app.add_option("--threads", flags.threads, "event loops (0: one per core)");
   auto* o_idle = app.add_option("--idle-timeout", idle, "seconds a client may idle (300)");
   auto* o_data = app.add_option("--data-timeout", data, "seconds for data set-up and stalls (30)");
+  auto* o_login = app.add_option("--login-timeout", login, "seconds from connect to login (60)");
+  auto* o_grace =
+      app.add_option("--shutdown-grace", grace, "seconds transfers may go on after SIGTERM (30)");
+  AccessLimits& limits = flags.limits;
+  auto* o_max = app.add_option("--max-sessions", limits.max_sessions, "in all (2000; 0: no limit)");
+  auto* o_max_ip = app.add_option("--max-sessions-per-ip", limits.max_sessions_per_ip,
+                                  "from one client address (50; 0: no limit)");
+  auto* o_max_user = app.add_option("--max-sessions-per-user", limits.max_sessions_per_user,
+                                    "of one account, anonymous aside (0: no limit)");
+  auto* o_failures = app.add_option("--max-login-failures", limits.max_login_failures,
+                                    "failed logins from one address that ban it (10; 0: never)");
+  auto* o_ban = app.add_option("--ban-seconds", ban, "length of a ban (600)");
+  std::string rates[4];  // download, upload, user download, user upload
+  static const char* const kRateFlags[4] = {"--download-rate", "--upload-rate",
+                                            "--user-download-rate", "--user-upload-rate"};
+  static const char* const kRateHelp[4] = {
+      "bytes/s per session, e.g. 500K or 10M (0: no limit)", "bytes/s per session",
+      "bytes/s shared by all sessions of one user", "bytes/s shared by all sessions of one user"};
+  for (int i = 0; i < 4; ++i)
+    app.add_option(kRateFlags[i], rates[i], kRateHelp[i]);
+  std::string quota_bytes;
+  app.add_option("--quota-bytes", quota_bytes, "per user, e.g. 500M (0: no quota)");
+  auto* o_quota_files =
+      app.add_option("--quota-files", flags.quota.files, "files per user (0: no quota)");
+  std::string tls_mode;
+  auto* o_tls = app.add_option("--tls", tls_mode, "FTPS: off|optional|required (off)");
+  auto* o_cert = app.add_option("--tls-cert", flags.tls_cert, "PEM certificate chain for FTPS");
+  auto* o_key = app.add_option("--tls-key", flags.tls_key, "PEM private key for FTPS");
+  auto* o_implicit = app.add_option("--implicit-tls-listen", flags.implicit_tls_listen,
+                                    "HOST:PORT where TLS starts at connect (port 990 style)");
+  bool no_reuse = false;
+  auto* o_no_reuse = app.add_flag("--no-tls-reuse", no_reuse,
+                                  "accept data connections that do not resume the TLS session");
   auto* o_xfer = app.add_option("--xferlog", flags.xferlog, "transfer log file ('-': stderr)");
   auto* o_level = app.add_option("--log-level", flags.log_level, "trace|debug|info|warn|error");
   std::string pw_file;
@@ -102,6 +157,15 @@ int main(int argc, char** argv) {
   passwd->add_option("--permissions", pw_perms, "for a new user: letters of lrwdnm, ro or all");
   CLI11_PARSE(app, argc, argv);
   if (passwd->parsed()) return run_passwd(pw_file, pw_name, pw_perms);
+  // Flags for keys that SIGHUP reloads: applied over the config file at start-up and again after
+  // each reload, so that a flag keeps winning over the file.
+  auto apply_reloadable_flags = [&](ServerConfig& c) {
+    if (o_idle->count() > 0) c.idle_timeout = std::chrono::seconds(idle);
+    if (o_data->count() > 0) c.data_timeout = std::chrono::seconds(data);
+    if (o_login->count() > 0) c.login_timeout = std::chrono::seconds(login);
+    if (o_grace->count() > 0) c.shutdown_grace = std::chrono::seconds(grace);
+    if (o_level->count() > 0) c.log_level = flags.log_level;
+  };
 
   ServerConfig cfg;
   std::string error;
@@ -115,10 +179,44 @@ int main(int argc, char** argv) {
   if (o_anon->count() > 0) cfg.anonymous = flags.anonymous;
   if (o_io->count() > 0) cfg.io = flags.io;
   if (o_threads->count() > 0) cfg.threads = flags.threads;
-  if (o_idle->count() > 0) cfg.idle_timeout = std::chrono::seconds(idle);
-  if (o_data->count() > 0) cfg.data_timeout = std::chrono::seconds(data);
+  apply_reloadable_flags(cfg);
+  if (o_max->count() > 0) cfg.limits.max_sessions = limits.max_sessions;
+  if (o_max_ip->count() > 0) cfg.limits.max_sessions_per_ip = limits.max_sessions_per_ip;
+  if (o_max_user->count() > 0) cfg.limits.max_sessions_per_user = limits.max_sessions_per_user;
+  if (o_failures->count() > 0) cfg.limits.max_login_failures = limits.max_login_failures;
+  if (o_ban->count() > 0) cfg.limits.ban_seconds = std::chrono::seconds(ban);
+  std::uint64_t* rate_fields[4] = {&cfg.bandwidth.session_download, &cfg.bandwidth.session_upload,
+                                   &cfg.bandwidth.user_download, &cfg.bandwidth.user_upload};
+  for (int i = 0; i < 4; ++i) {
+    if (rates[i].empty()) continue;
+    auto r = parse_bytes(rates[i]);
+    if (!r) {
+      std::cerr << "muxftpd: " << kRateFlags[i] << ": bytes per second, e.g. 800K or 10M\n";
+      return 2;
+    }
+    *rate_fields[i] = *r;
+  }
+  if (!quota_bytes.empty()) {
+    auto q = parse_bytes(quota_bytes);
+    if (!q) {
+      std::cerr << "muxftpd: --quota-bytes: a number of bytes, e.g. 500M\n";
+      return 2;
+    }
+    cfg.quota.bytes = *q;
+  }
+  if (o_quota_files->count() > 0) cfg.quota.files = flags.quota.files;
+  if (o_tls->count() > 0 && !parse_tls_mode(tls_mode, cfg.tls)) {
+    std::cerr << "muxftpd: --tls must be off, optional or required\n";
+    return 2;
+  }
+  if (o_cert->count() > 0) cfg.tls_cert = flags.tls_cert;
+  if (o_key->count() > 0) cfg.tls_key = flags.tls_key;
+  if (o_implicit->count() > 0) cfg.implicit_tls_listen = flags.implicit_tls_listen;
+  if (o_no_reuse->count() > 0) cfg.tls_require_reuse = false;
+  if (!cfg.implicit_tls_listen.empty() && cfg.tls == ServerConfig::TlsMode::off) {
+    cfg.tls = ServerConfig::TlsMode::optional;  // an implicit-TLS listener implies TLS
+  }
   if (o_xfer->count() > 0) cfg.xferlog = flags.xferlog;
-  if (o_level->count() > 0) cfg.log_level = flags.log_level;
   if (!anonymous_perms.empty()) {
     auto p = parse_permissions(anonymous_perms);
     if (!p) {
@@ -136,44 +234,68 @@ int main(int argc, char** argv) {
 
   ServerContext ctx;
   ctx.config = cfg;
+  ctx.access.set_limits(cfg.limits);
   ctx.log = spdlog::stderr_color_mt("muxftpd");
   ctx.log->set_level(spdlog::level::from_str(cfg.log_level));
-  if (!cfg.users_file.empty()) {
-    auto db = UserDb::load_file(cfg.users_file, &error);
-    if (!db) {
-      std::cerr << "muxftpd: " << error << "\n";
-      return 2;
-    }
-    ctx.users = std::move(*db);
-  }
   for (const auto& f : user_flags) {
     auto u = UserDb::parse_user_flag(f);
     if (!u) {
       std::cerr << "muxftpd: --user " << f << ": expected NAME:PASSWORD[:PERMS]\n";
       return 2;
     }
-    ctx.users.add(std::move(*u));
+    ctx.config.users.push_back(std::move(*u));
   }
   std::string demo_password;
   if (!demo_user.empty()) {
     demo_password = random_password();
-    ctx.users.add(*UserDb::parse_user_flag(demo_user + ":" + demo_password));
+    ctx.config.users.push_back(*UserDb::parse_user_flag(demo_user + ":" + demo_password));
   }
-  if (ctx.users.size() == 0 && !cfg.anonymous) {
+  // The users file and the accounts above, as a SIGHUP builds them again (reload.cpp).
+  auto users = UserDb::load(cfg.users_file, ctx.config.users, &error);
+  if (!users) {
+    std::cerr << "muxftpd: " << error << "\n";
+    return 2;
+  }
+  if (users->size() == 0 && !cfg.anonymous) {
     std::cerr << "muxftpd: nobody can log in: give --user, --users-file, --demo-user or "
                  "--anonymous\n";
     return 2;
   }
+  ctx.set_users(std::move(*users));
+  ctx.set_settings(ctx.config);
   std::error_code ec;
   if (!std::filesystem::is_directory(cfg.root, ec)) {
     std::cerr << "muxftpd: --root " << cfg.root << " is not a directory\n";
     return 2;
+  }
+  sweep_stale_uploads(ctx);
+  if (cfg.tls != ServerConfig::TlsMode::off) {
+    if (cfg.tls_cert.empty() || cfg.tls_key.empty()) {
+      std::cerr << "muxftpd: TLS needs --tls-cert and --tls-key (or tls_cert/tls_key)\n";
+      return 2;
+    }
+    auto tls = TlsContext::server(cfg.tls_cert, cfg.tls_key, &error);
+    if (!tls) {
+      std::cerr << "muxftpd: " << error << "\n";
+      return 2;
+    }
+    ctx.tls = std::move(*tls);
   }
   if (!ctx.xferlog.open(cfg.xferlog)) {
     std::cerr << "muxftpd: cannot open transfer log " << cfg.xferlog << "\n";
     return 2;
   }
   Server server(ctx);
+  // SIGHUP: the users file again, and the reloadable keys of the config file if there is one.
+  SettingsLoader load_settings;
+  if (o_config->count() > 0) {
+    load_settings = [&](ServerConfig& c, std::string* err) -> std::error_code {
+      if (auto e = load_config_file(config_file, c, err)) return e;
+      apply_reloadable_flags(c);
+      return {};
+    };
+  }
+  server.on_hangup([&] { reload(ctx, load_settings); });
   if (server.start(&error)) {
     std::cerr << "muxftpd: " << error << "\n";
     return 1;
@@ -184,6 +306,12 @@ int main(int argc, char** argv) {
   // Tests read this line (and the port in it) from standard output.
   std::cout << "muxftpd: listening on " << where << " (" << server.backend_name() << ", "
             << server.loop_count() << " loop(s)), root " << cfg.root << std::endl;
+  for (const auto& a : server.implicit_tls_addresses())
+    std::cout << "muxftpd: implicit TLS on " << a.to_string() << std::endl;
+  if (ctx.tls) {
+    std::cout << "muxftpd: FTPS " << (cfg.tls == ServerConfig::TlsMode::required ? "required" : "optional")
+              << ", certificate SHA-256 " << ctx.tls->certificate_fingerprint() << std::endl;
+  }
   if (!demo_password.empty()) {
     std::cout << "muxftpd: user " << demo_user << " password " << demo_password << std::endl;
   }

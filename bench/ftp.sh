@@ -309,7 +309,9 @@ setup_server() {
   echo "$pasv_low $pasv_high" >"$dir/pasv"
   case $kind in
     muxftpd*)
-      printf 'fsync_uploads = %s\n' "$([ "$MUX_FSYNC" = 1 ] && echo true || echo false)" \
+      # Every load comes from 127.0.0.1: session limits as vsftpd's max_clients/max_per_ip.
+      printf 'fsync_uploads = %s\nmax_sessions = %s\nmax_sessions_per_ip = %s\n' \
+        "$([ "$MUX_FSYNC" = 1 ] && echo true || echo false)" "$max_clients" "$max_clients" \
         >"$dir/muxftpd.toml"
       if [ "$kind" = muxftpd-argon2id ]; then
         printf '%s\n' "$PASSWORD" | "$BIN_DIR/muxftpd" passwd "$dir/users" "$BENCH_USER" \

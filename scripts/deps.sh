@@ -6,9 +6,11 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config git
   clang clang-format
+  libclang-rt-dev # libFuzzer's runtime for the default clang (make fuzz, make test)
   libgtest-dev libgmock-dev libbenchmark-dev
   libfmt-dev libcli11-dev libspdlog-dev libtomlplusplus-dev
   libsodium-dev libcrypt-dev libssl-dev openssl
+  libedit-dev # muxftp's shell: line editing and history (BSD licence)
   liburing-dev
   libuv1-dev libevent-dev
   python3 python3-pytest curl lftp

@@ -151,14 +151,57 @@ Task<Result<std::unique_ptr<ControlConnection>>> ControlConnection::connect(Even
   if (!stream) co_return stream.error();
   (void)stream->set_nodelay(true);
   auto conn = std::make_unique<ControlConnection>(loop, std::move(*stream), options);
+  if (options.tls == Options::Tls::implicit) {
+    if (auto ec = co_await conn->start_tls()) co_return ec;
+  }
   for (int i = 0; i < 5; ++i) {  // 120 "ready in n minutes" may precede the 220
     auto greeting = co_await conn->read_reply();
     if (!greeting) co_return greeting.error();
     if (greeting->code == 120) continue;
     if (greeting->kind() != 2) co_return reply_error(greeting->code);
+    if (options.tls == Options::Tls::explicit_auth) {
+      auto auth = co_await conn->command("AUTH", "TLS");
+      if (!auth) co_return auth.error();
+      if (auth->code != 234) co_return reply_error(auth->code);  // never fall back to clear text
+      if (auto ec = co_await conn->start_tls()) co_return ec;
+    }
     co_return std::move(conn);
   }
   co_return make_error_code(ClientError::protocol);
+}
+
+Task<std::error_code> ControlConnection::start_tls() {
+  if (!options_.tls_context) co_return make_error_code(ClientError::bad_argument);
+  control_tls_ = std::make_unique<TlsStream>(std::move(control_), *options_.tls_context);
+  control_tls_->set_host_name(options_.tls_host);
+  auto ec = co_await with_timeout(options_.connect_timeout, control_tls_->handshake());
+  if (ec) {
+    usable_ = false;
+    tls_error_ = control_tls_->last_error();
+  }
+  co_return ec;
+}
+
+std::string ControlConnection::tls_description() const {
+  if (!control_tls_) return {};
+  return control_tls_->protocol() + " " + control_tls_->cipher();
+}
+
+// PBSZ 0 and PROT P: data connections are protected too.
+Task<std::error_code> ControlConnection::protect_data() {
+  if (auto ec = co_await simple("PBSZ", "0", 2)) co_return ec;
+  co_return co_await simple("PROT", "P", 2);
+}
+
+Task<std::error_code> ControlConnection::secure(DataStream& data) {
+  if (!control_tls_) co_return std::error_code{};
+  data.tls = std::make_unique<TlsStream>(std::move(data.tcp), *options_.tls_context);
+  data.tls->set_host_name(options_.tls_host);
+  // Servers accept a data connection only from whoever holds the control connection's session.
+  data.tls->offer_session(control_tls_->session());
+  auto ec = co_await with_timeout(options_.data_timeout, data.tls->handshake());
+  if (ec) tls_error_ = data.tls->last_error();
+  co_return ec;
 }
 
 std::string ControlConnection::last_reply_line() const {
@@ -192,7 +235,7 @@ Task<Result<ftp::Reply>> ControlConnection::read_reply() {
       case ftp::LineReader::Status::need_more:
         break;
     }
-    auto n = co_await with_timeout(options_.reply_timeout, control_.read_some(buf));
+    auto n = co_await with_timeout(options_.reply_timeout, control().read_some(buf));
     if (!n) {
       usable_ = false;
       co_return n.error();
@@ -209,7 +252,7 @@ Task<Result<ftp::Reply>> ControlConnection::command(std::string verb, std::strin
   auto line = ftp::command_line(verb, arg);
   if (!line) co_return make_error_code(ClientError::bad_argument);
   auto bytes = std::as_bytes(std::span<const char>(line->data(), line->size()));
-  auto ec = co_await with_timeout(options_.reply_timeout, control_.write_all(bytes));
+  auto ec = co_await with_timeout(options_.reply_timeout, control().write_all(bytes));
   if (ec) {
     usable_ = false;
     co_return ec;
@@ -240,6 +283,9 @@ Task<std::error_code> ControlConnection::login(std::string user, std::string pas
   auto feat = co_await command("FEAT", "");
   if (!feat) co_return feat.error();
   if (feat->code == 211) features_ = ftp::parse_feat(*feat);
+  if (control_tls_) {
+    if (auto ec = co_await protect_data()) co_return ec;
+  }
   if (has_feature("UTF8")) {
     auto u = co_await command("OPTS", "UTF8 ON");
     if (!u) co_return u.error();
@@ -302,22 +348,36 @@ Task<Result<ControlConnection::DataSetup>> ControlConnection::prepare_data() {
   co_return std::move(setup);
 }
 
-Task<Result<TcpStream>> ControlConnection::open_transfer(std::string verb, std::string arg) {
+Task<Result<ControlConnection::DataStream>> ControlConnection::open_transfer(std::string verb,
+                                                                            std::string arg) {
   auto setup = co_await prepare_data();
   if (!setup) co_return setup.error();
   auto r = co_await command(verb, arg);
   if (!r) co_return r.error();
   if (r->kind() != 1) co_return reply_error(r->code);
-  if (setup->stream) co_return std::move(*setup->stream);
-  for (;;) {
-    auto a = co_await with_timeout(options_.data_timeout, accept_one(*setup->listener));
-    if (!a) {
-      usable_ = false;
-      co_return a.error();
+  DataStream data;
+  if (setup->stream) {
+    data.tcp = std::move(*setup->stream);
+  } else {
+    for (;;) {
+      auto a = co_await with_timeout(options_.data_timeout, accept_one(*setup->listener));
+      if (!a) {
+        usable_ = false;
+        co_return a.error();
+      }
+      if (a->peer.ip() == peer_.ip()) {
+        data.tcp = std::move(a->stream);
+        break;
+      }
+      // Someone else connected to our port: not the server, refused.
     }
-    if (a->peer.ip() == peer_.ip()) co_return std::move(a->stream);
-    // Someone else connected to our port: not the server, refused.
   }
+  // RFC 4217: the TLS handshake on the data connection follows the 150.
+  if (auto ec = co_await secure(data)) {
+    usable_ = false;
+    co_return ec;
+  }
+  co_return std::move(data);
 }
 
 Task<std::error_code> ControlConnection::finish_transfer(bool complete) {
@@ -337,7 +397,7 @@ Task<Result<std::vector<ftp::RemoteEntry>>> ControlConnection::list(std::string 
   std::vector<std::byte> buf(64 << 10);
   constexpr std::size_t kMaxListing = 256u << 20;
   for (;;) {
-    auto n = co_await with_timeout(options_.data_timeout, stream->read_some(buf));
+    auto n = co_await with_timeout(options_.data_timeout, (*stream)->read_some(buf));
     if (!n) {
       usable_ = false;
       co_return n.error();
@@ -349,7 +409,7 @@ Task<Result<std::vector<ftp::RemoteEntry>>> ControlConnection::list(std::string 
       co_return make_error_code(ClientError::protocol);
     }
   }
-  stream->close();
+  (*stream)->close();
   auto ec = co_await finish_transfer(true);
   if (ec) co_return ec;
   std::vector<ftp::RemoteEntry> entries;
@@ -436,7 +496,7 @@ Task<std::error_code> ControlConnection::retrieve(std::string remote, int fd, st
   const std::uint64_t end = length ? offset + *length : UINT64_MAX;
   bool stopped_early = false;
   while (pos < end) {
-    auto n = co_await with_timeout(options_.data_timeout, stream->read_some(buf));
+    auto n = co_await with_timeout(options_.data_timeout, (*stream)->read_some(buf));
     if (!n) {
       usable_ = false;
       co_return n.error();
@@ -457,7 +517,7 @@ Task<std::error_code> ControlConnection::retrieve(std::string remote, int fd, st
     stopped_early = true;
     usable_ = false;
   }
-  stream->close();
+  (*stream)->close();
   auto ec = co_await with_timeout(options_.reply_timeout, finish_transfer(!stopped_early));
   if (stopped_early) co_return std::error_code{};
   if (ec) co_return ec;
@@ -485,7 +545,7 @@ Task<std::error_code> ControlConnection::store(std::string remote, int fd, std::
     }
     if (n == 0) break;
     auto chunk = std::span<const std::byte>(buf.data(), static_cast<std::size_t>(n));
-    auto ec = co_await with_timeout(options_.data_timeout, stream->write_all(chunk));
+    auto ec = co_await with_timeout(options_.data_timeout, (*stream)->write_all(chunk));
     if (ec) {
       usable_ = false;
       co_return ec;
@@ -493,16 +553,18 @@ Task<std::error_code> ControlConnection::store(std::string remote, int fd, std::
     pos += static_cast<std::uint64_t>(n);
     if (position != nullptr) *position = pos;
   }
-  stream->close();
+  // The end of the file: under TLS a close_notify first, so the server knows it is all there.
+  (void)co_await with_timeout(options_.data_timeout, (*stream)->shutdown());
+  (*stream)->close();
   co_return co_await finish_transfer(true);
 }
 
 Task<void> ControlConnection::quit() {
-  if (usable_ && control_.is_open()) {
+  if (usable_ && control_socket().is_open()) {
     auto r = co_await with_timeout(std::chrono::seconds(3), command("QUIT", ""));
     (void)r;
   }
-  control_.close();
+  control_socket().close();
 }
 
 }  // namespace muxio::ftpc

@@ -25,6 +25,7 @@
 #include "muxio/tcp_listener.hpp"
 #include "muxio/tcp_stream.hpp"
 #include "muxio/time.hpp"
+#include "muxio/tls_stream.hpp"
 
 namespace muxio::ftpc {
 
@@ -57,6 +58,13 @@ struct Options {
   Duration data_timeout = std::chrono::seconds(60);  // data set-up, and a stalled data connection
   bool active = false;                               // EPRT/PORT instead of EPSV/PASV
   std::size_t buffer_size = 256 << 10;
+  // FTPS (RFC 4217): explicit (AUTH TLS after the greeting) or implicit (TLS from the first
+  // byte, port 990 style). Control and data connections are both protected (PROT P); data
+  // connections resume the control connection's TLS session, as servers require.
+  enum class Tls { off, explicit_auth, implicit };
+  Tls tls = Tls::off;
+  std::optional<TlsContext> tls_context;  // a client context; needed when tls is not off
+  std::string tls_host;                   // the name the certificate must carry
 };
 
 class ControlConnection {
@@ -104,20 +112,36 @@ class ControlConnection {
 
   // QUIT, politely and bounded; the connection is closed either way.
   Task<void> quit();
-  void close() { control_.close(); }
+  void close() { control_socket().close(); }
+  // "TLSv1.3 TLS_AES_256_GCM_SHA384", or empty on a plain connection.
+  std::string tls_description() const;
+  // What OpenSSL said about the last TLS failure (a certificate that did not verify, ...).
+  const std::string& tls_error() const { return tls_error_; }
 
  private:
   struct DataSetup {
     std::optional<TcpStream> stream;      // passive: already connected
     std::optional<TcpListener> listener;  // active: waiting for the server
   };
+  // A data connection: TLS over TCP under PROT P.
+  struct DataStream {
+    TcpStream tcp;
+    std::unique_ptr<TlsStream> tls;
+    Stream* operator->() { return tls ? static_cast<Stream*>(tls.get()) : &tcp; }
+  };
+  Stream& control() { return control_tls_ ? static_cast<Stream&>(*control_tls_) : control_; }
+  TcpStream& control_socket() { return control_tls_ ? control_tls_->transport() : control_; }
+  Task<std::error_code> start_tls();
+  Task<std::error_code> protect_data();
   Task<Result<DataSetup>> prepare_data();
-  Task<Result<TcpStream>> open_transfer(std::string verb, std::string arg);
+  Task<Result<DataStream>> open_transfer(std::string verb, std::string arg);
+  Task<std::error_code> secure(DataStream& data);
   Task<std::error_code> finish_transfer(bool complete);
   Task<std::error_code> simple(std::string verb, std::string arg, int expected_kind);
 
   EventLoop& loop_;
   TcpStream control_;
+  std::unique_ptr<TlsStream> control_tls_;  // over control_'s connection, once TLS is on
   Options options_;
   SocketAddress peer_;
   SocketAddress local_;
@@ -128,6 +152,7 @@ class ControlConnection {
   bool epsv_refused_ = false;
   bool eprt_refused_ = false;
   bool usable_ = true;
+  std::string tls_error_;
 };
 
 // Host name to address: numeric forms directly, names by getaddrinfo on the offload pool.

@@ -5,6 +5,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
+
+#include "ftpc/ascii_files.hpp"
+#include "muxio/thread_pool.hpp"
 
 namespace muxio::ftpc {
 
@@ -32,6 +36,29 @@ double seconds_between(TimePoint a, TimePoint b) {
 bool is_cancel(std::error_code ec) {
   return ec == Error::cancelled;
 }
+
+// TYPE A for a text transfer. Sent before each one: cheap, and the session may be new.
+Task<std::error_code> use_ascii_type(ControlConnection& conn) {
+  auto reply = co_await conn.command("TYPE", "A");
+  if (!reply) co_return reply.error();
+  if (reply->kind() != 2) co_return reply_error(reply->code);
+  co_return std::error_code{};
+}
+
+// A temporary file, gone when closed.
+class TempFile {
+ public:
+  TempFile() : file_(std::tmpfile()) {}
+  ~TempFile() {
+    if (file_ != nullptr) std::fclose(file_);
+  }
+  TempFile(const TempFile&) = delete;
+  TempFile& operator=(const TempFile&) = delete;
+  int fd() const { return file_ != nullptr ? ::fileno(file_) : -1; }
+
+ private:
+  std::FILE* file_;
+};
 
 }  // namespace
 
@@ -132,6 +159,10 @@ Task<void> TransferRunner::work() {
 }
 
 Task<std::error_code> TransferRunner::attempt(Job& job, ControlConnection& conn) {
+  if (options_.ascii) {
+    if (job.direction == JobKind::get) co_return co_await get_text(job, conn);
+    co_return co_await put_text(job, conn);
+  }
   if (job.direction == JobKind::get) co_return co_await get(job, conn);
   co_return co_await put(job, conn);
 }
@@ -221,6 +252,46 @@ Task<std::error_code> TransferRunner::put(Job& job, ControlConnection& conn) {
     (void)co_await conn.set_mtime(job.remote, st.st_mtim.tv_sec);
   }
   co_return std::error_code{};
+}
+
+// Text: whole files every time (the sizes differ on the two sides, so there is nothing to resume
+// from), progress in bytes on the wire.
+Task<std::error_code> TransferRunner::get_text(Job& job, ControlConnection& conn) {
+  struct stat before {};
+  const bool existed = ::stat(job.local.c_str(), &before) == 0;
+  Fd fd(::open(job.local.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  if (fd.get() < 0) co_return errno_code(errno);
+  job.size.reset();
+  job.start_offset = 0;
+  job.position = 0;
+  if (auto ec = co_await use_ascii_type(conn)) co_return ec;
+  auto ec = co_await conn.retrieve(job.remote, fd.get(), 0, std::nullopt, &job.position);
+  if (ec && !existed && job.position == 0 && !is_transient(ec) && !is_cancel(ec)) {
+    ::unlink(job.local.c_str());
+  }
+  if (ec) co_return ec;
+  const int raw = fd.get();
+  auto convert = [raw] { return crlf_to_lf_in_place(raw); };  // not in the co_await (g++ 12)
+  co_return co_await offload(convert);
+}
+
+Task<std::error_code> TransferRunner::put_text(Job& job, ControlConnection& conn) {
+  Fd fd(::open(job.local.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) co_return errno_code(errno);
+  TempFile wire;
+  if (wire.fd() < 0) co_return errno_code(errno);
+  const int from = fd.get(), to = wire.fd();
+  auto convert = [from, to] { return lf_to_crlf_copy(from, to); };
+  std::error_code converted = co_await offload(convert);
+  if (converted) co_return converted;
+  struct stat st {};
+  if (::fstat(to, &st) < 0) co_return errno_code(errno);
+  job.size = static_cast<std::uint64_t>(st.st_size);
+  job.start_offset = 0;
+  job.position = 0;
+  if (auto ec = co_await use_ascii_type(conn)) co_return ec;
+  co_return co_await conn.store(job.remote, to, 0, ControlConnection::StoreMode::replace,
+                                &job.position);
 }
 
 }  // namespace muxio::ftpc

@@ -76,6 +76,8 @@ struct RunOptions {
   int retries = 3;                                    // attempts after the first
   Duration backoff = std::chrono::milliseconds(500);  // doubled at each retry, at most 10 s
   bool preserve_mtime = false;
+  // TYPE A with local line ends converted (ascii_files.hpp): whole files only, no resume.
+  bool ascii = false;
 };
 
 class TransferRunner {
@@ -96,6 +98,8 @@ class TransferRunner {
   Task<std::error_code> attempt(Job& job, ControlConnection& conn);
   Task<std::error_code> get(Job& job, ControlConnection& conn);
   Task<std::error_code> put(Job& job, ControlConnection& conn);
+  Task<std::error_code> get_text(Job& job, ControlConnection& conn);
+  Task<std::error_code> put_text(Job& job, ControlConnection& conn);
 
   EventLoop& loop_;
   Endpoint endpoint_;

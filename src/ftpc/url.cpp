@@ -80,10 +80,12 @@ std::string percent_encode_path(std::string_view s) {
 }
 
 std::string Url::display() const {
-  std::string out = "ftp://";
+  std::string out = security == Security::implicit_tls  ? "ftps://"
+                    : security == Security::explicit_tls ? "ftpes://"
+                                                         : "ftp://";
   if (!user.empty()) out += encode_userinfo(user) + "@";
   out += host.find(':') != std::string::npos ? "[" + host + "]" : host;
-  if (port != 21) out += ":" + std::to_string(port);
+  if (port != (security == Security::implicit_tls ? 990 : 21)) out += ":" + std::to_string(port);
   out += "/";
   if (!path.empty() && path[0] == '/') {
     out += "%2F" + percent_encode_path(path.substr(1));
@@ -104,17 +106,33 @@ std::optional<Url> parse_url(std::string_view s, std::string* error) {
     if (error != nullptr) *error = why;
     return std::nullopt;
   };
-  constexpr std::string_view scheme = "ftp://";
-  if (s.size() < scheme.size()) return fail("not an ftp:// URL");
-  for (std::size_t i = 0; i < scheme.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(s[i])) != scheme[i])
-      return fail("not an ftp:// URL");
-  s.remove_prefix(scheme.size());
+  // ftp://, ftps:// (implicit TLS, port 990, as curl and lftp read it) and ftpes:// (explicit
+  // AUTH TLS on port 21, as FileZilla writes it).
+  struct Scheme {
+    std::string_view prefix;
+    Url::Security security;
+    std::uint16_t port;
+  };
+  static constexpr Scheme kSchemes[] = {{"ftp://", Url::Security::plain, 21},
+                                        {"ftps://", Url::Security::implicit_tls, 990},
+                                        {"ftpes://", Url::Security::explicit_tls, 21}};
+  const Scheme* scheme = nullptr;
+  for (const auto& candidate : kSchemes) {
+    if (s.size() < candidate.prefix.size()) continue;
+    bool same = true;
+    for (std::size_t i = 0; i < candidate.prefix.size() && same; ++i)
+      same = std::tolower(static_cast<unsigned char>(s[i])) == candidate.prefix[i];
+    if (same) scheme = &candidate;
+  }
+  if (scheme == nullptr) return fail("not an ftp://, ftps:// or ftpes:// URL");
+  s.remove_prefix(scheme->prefix.size());
   auto slash = s.find('/');
   std::string_view authority = s.substr(0, slash);
   std::string_view raw_path =
       slash == std::string_view::npos ? std::string_view{} : s.substr(slash + 1);
   Url url;
+  url.security = scheme->security;
+  url.port = scheme->port;
   auto at = authority.rfind('@');
   if (at != std::string_view::npos) {
     std::string_view userinfo = authority.substr(0, at);
@@ -198,6 +216,21 @@ std::optional<NetrcCredentials> netrc_lookup(std::string_view text, std::string_
     i = j - 1;
   }
   return found ? found : fallback;
+}
+
+LoginCredentials credentials_for(const Url& url, std::string_view netrc_text) {
+  LoginCredentials c;
+  c.user = url.user;
+  c.password = url.password;
+  if (url.has_password) return c;
+  auto n = netrc_lookup(netrc_text, url.host);
+  if (n && (url.user.empty() || url.user == n->login)) {
+    c.user = n->login;
+    c.password = n->password;
+  } else if (!url.user.empty()) {
+    c.ask_password = true;
+  }
+  return c;
 }
 
 std::string read_netrc_file() {

@@ -1,6 +1,6 @@
 // FTP URLs and where their credentials come from: ftp://user:pass@host:port/path (RFC 1738 with
-// percent-decoding), ~/.netrc, and globs in the last path segment. Pure functions, no IO except
-// read_netrc_file.
+// percent-decoding; ftps:// and ftpes:// for FTPS), ~/.netrc, and globs in the last path
+// segment. Pure functions, no IO except read_netrc_file.
 #pragma once
 
 #include <cstdint>
@@ -17,6 +17,9 @@ struct Url {
   bool has_password = false;
   std::string host;  // without brackets for IPv6
   std::uint16_t port = 21;
+  // ftps:// is implicit FTPS (TLS from the first byte, port 990); ftpes:// explicit (AUTH TLS).
+  enum class Security { plain, explicit_tls, implicit_tls };
+  Security security = Security::plain;
   // The decoded path relative to the login directory ("dir/file"); "%2F" at its start makes it
   // absolute ("/etc/file"). Empty for the login directory itself. A trailing '/' is kept.
   std::string path;
@@ -43,6 +46,16 @@ struct NetrcCredentials {
 std::optional<NetrcCredentials> netrc_lookup(std::string_view text, std::string_view host);
 // ~/.netrc ($HOME) as text, or empty.
 std::string read_netrc_file();
+
+// Who logs in for a URL: its user and password; else the .netrc entry for its host, when that
+// names the same user or the URL names none; else the URL's user with a password still to ask
+// for (ask_password); else anonymous (an empty user).
+struct LoginCredentials {
+  std::string user;
+  std::string password;
+  bool ask_password = false;
+};
+LoginCredentials credentials_for(const Url& url, std::string_view netrc_text);
 
 // Whether a path segment holds glob characters (* ? [).
 bool has_glob(std::string_view segment);

@@ -11,6 +11,19 @@ void read(const toml::table& t, std::string_view key, T& out) {
   if (auto v = t[key].value<T>()) out = *v;
 }
 
+// Bytes (or bytes per second): a number, or a string with a unit ("10M").
+bool read_bytes(const toml::table& t, std::string_view key, std::uint64_t& out) {
+  if (auto v = t[key].value<std::int64_t>()) {
+    if (*v < 0) return false;
+    out = static_cast<std::uint64_t>(*v);
+  } else if (auto s = t[key].value<std::string>()) {
+    auto r = parse_bytes(*s);
+    if (!r) return false;
+    out = *r;
+  }
+  return true;
+}
+
 void read_seconds(const toml::table& t, std::string_view key, std::chrono::seconds& out) {
   if (auto v = t[key].value<std::int64_t>()) out = std::chrono::seconds(*v);
 }
@@ -33,6 +46,30 @@ bool parse_port_range(std::string_view s, std::uint16_t& low, std::uint16_t& hig
   low = static_cast<std::uint16_t>(a);
   high = static_cast<std::uint16_t>(b);
   return true;
+}
+
+bool parse_tls_mode(std::string_view s, ServerConfig::TlsMode& mode) {
+  if (s == "off") {
+    mode = ServerConfig::TlsMode::off;
+  } else if (s == "optional") {
+    mode = ServerConfig::TlsMode::optional;
+  } else if (s == "required") {
+    mode = ServerConfig::TlsMode::required;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+void apply_reloadable(const ServerConfig& from, ServerConfig& to) {
+  to.banner = from.banner;
+  to.idle_timeout = from.idle_timeout;
+  to.login_timeout = from.login_timeout;
+  to.data_timeout = from.data_timeout;
+  to.shutdown_grace = from.shutdown_grace;
+  to.max_command_line = from.max_command_line;
+  to.fsync_uploads = from.fsync_uploads;
+  to.log_level = from.log_level;
 }
 
 std::error_code load_config_file(const std::string& path, ServerConfig& cfg, std::string* error) {
@@ -74,6 +111,37 @@ std::error_code load_config_file(const std::string& path, ServerConfig& cfg, std
   read_seconds(t, "idle_timeout", cfg.idle_timeout);
   read_seconds(t, "login_timeout", cfg.login_timeout);
   read_seconds(t, "data_timeout", cfg.data_timeout);
+  read_seconds(t, "shutdown_grace", cfg.shutdown_grace);
+  // Limits: a negative number is out of range for these and leaves the default.
+  read(t, "max_sessions", cfg.limits.max_sessions);
+  read(t, "max_sessions_per_ip", cfg.limits.max_sessions_per_ip);
+  read(t, "max_sessions_per_user", cfg.limits.max_sessions_per_user);
+  read(t, "max_login_failures", cfg.limits.max_login_failures);
+  read_seconds(t, "ban_seconds", cfg.limits.ban_seconds);
+  for (auto [key, field] : {std::pair{"download_rate", &cfg.bandwidth.session_download},
+                             std::pair{"upload_rate", &cfg.bandwidth.session_upload},
+                             std::pair{"user_download_rate", &cfg.bandwidth.user_download},
+                             std::pair{"user_upload_rate", &cfg.bandwidth.user_upload},
+                             std::pair{"quota_bytes", &cfg.quota.bytes}}) {
+    if (!read_bytes(t, key, *field)) {
+      *error = path + ": " + key + " must be a number of bytes, or a number with K, M or G";
+      return errno_code(EINVAL);
+    }
+  }
+  read(t, "quota_files", cfg.quota.files);
+  if (auto v = t["tls"].value<std::string>(); v && !parse_tls_mode(*v, cfg.tls)) {
+    *error = path + ": tls must be \"off\", \"optional\" or \"required\"";
+    return errno_code(EINVAL);
+  }
+  read(t, "tls_cert", cfg.tls_cert);
+  read(t, "tls_key", cfg.tls_key);
+  read(t, "tls_require_reuse", cfg.tls_require_reuse);
+  if (auto* a = t["implicit_tls_listen"].as_array()) {
+    cfg.implicit_tls_listen.clear();
+    for (auto& e : *a) {
+      if (auto v = e.value<std::string>()) cfg.implicit_tls_listen.push_back(*v);
+    }
+  }
   if (auto v = t["max_command_line"].value<std::int64_t>()) {
     cfg.max_command_line = static_cast<std::size_t>(*v);
   }

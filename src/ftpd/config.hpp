@@ -7,6 +7,9 @@
 #include <string>
 #include <vector>
 
+#include "ftpd/access_guard.hpp"
+#include "ftpd/bandwidth.hpp"
+#include "ftpd/quota.hpp"
 #include "ftpd/user_db.hpp"
 #include "muxio/result.hpp"
 
@@ -29,10 +32,30 @@ struct ServerConfig {
   unsigned threads = 0;  // 0: one loop per core
 
   std::chrono::seconds idle_timeout{300};
-  std::chrono::seconds login_timeout{60};
-  std::chrono::seconds data_timeout{30};  // data connection set-up, and a stalled transfer
+  std::chrono::seconds login_timeout{60};  // from connect to a successful login, however busy
+  std::chrono::seconds data_timeout{30};   // data connection set-up, and a stalled transfer
+
+  // Sessions in total, per address, per user; failed-login delays and bans.
+  AccessLimits limits;
+
+  BandwidthLimits bandwidth;  // bytes per second per session and per user; 0: unlimited
+  QuotaLimits quota;          // per user, over their home directory; 0: unlimited
   std::size_t max_command_line = 4096;
   bool fsync_uploads = true;  // an upload is on disk before it replaces the old file
+  // SIGTERM/SIGINT: how long running transfers may go on (new connections are refused and idle
+  // sessions closed at once); a second signal stops at once.
+  std::chrono::seconds shutdown_grace{30};
+
+  // FTPS (RFC 4217). "required": logins other than anonymous need AUTH TLS first, and data
+  // connections need PROT P.
+  enum class TlsMode { off, optional, required };
+  TlsMode tls = TlsMode::off;
+  std::string tls_cert;  // PEM certificate chain
+  std::string tls_key;   // PEM private key
+  // Data connections must resume the control connection's TLS session (vsftpd's
+  // require_ssl_reuse): proof that the data connection's peer is the logged-in client.
+  bool tls_require_reuse = true;
+  std::vector<std::string> implicit_tls_listen;  // listeners where TLS starts at connect
 
   std::string banner = "muxftpd ready";
   std::string xferlog;  // transfer log path; "-" for stderr; empty: off
@@ -41,6 +64,14 @@ struct ServerConfig {
 
 // Reads a TOML config file into cfg (keys absent from the file keep their values).
 std::error_code load_config_file(const std::string& path, ServerConfig& cfg, std::string* error);
+
+// SIGHUP: copies the keys that may change while the server runs (banner, timeouts, shutdown
+// grace, command-line limit, fsync_uploads, log level) from `from` into `to`. Sessions started
+// before keep the values they started with.
+void apply_reloadable(const ServerConfig& from, ServerConfig& to);
+
+// "off", "optional", "required".
+bool parse_tls_mode(std::string_view s, ServerConfig::TlsMode& mode);
 
 // "LOW-HIGH" for passive ports.
 bool parse_port_range(std::string_view s, std::uint16_t& low, std::uint16_t& high);

@@ -1,8 +1,11 @@
 #include "ftpd/server.hpp"
 
+#include <sys/socket.h>
+
 #include <csignal>
 #include <thread>
 
+#include "ftp/reply.hpp"
 #include "ftpd/session.hpp"
 #include "muxio/time.hpp"
 
@@ -12,9 +15,20 @@ namespace {
 
 using namespace std::chrono_literals;
 
-Task<void> run_session(EventLoop& loop, ServerContext& ctx, TcpStream stream, SocketAddress peer) {
+// `place` (the session's place for its address) lives in the frame: given back at the end.
+Task<void> run_session(EventLoop& loop, ServerContext& ctx, TcpStream stream, SocketAddress peer,
+                       [[maybe_unused]] AccessGuard::Slot place, bool implicit_tls) {
   Session session(loop, ctx, std::move(stream), peer);
+  if (implicit_tls) session.start_with_tls();
   co_await session.run();
+}
+
+// A refused connection costs no session: one non-blocking send of the 421 into the empty socket
+// buffer (it fits), then close.
+void refuse(ServerContext& ctx, TcpStream& stream, const SocketAddress& peer, Refusal why) {
+  ctx.log->info("{} refused: {}", peer.to_string(), AccessGuard::describe(why));
+  std::string wire = ftp::format_reply(421, AccessGuard::describe(why));
+  (void)::send(stream.fd(), wire.data(), wire.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
 }
 
 }  // namespace
@@ -37,28 +51,43 @@ std::error_code Server::start(std::string* error) {
       *error = std::string("--io ") + ctx_.config.io + ": " + e.what();
       return e.code();
     }
+    ctx_.sessions[loops_.back().get()];  // the loop's (empty) set of sessions
   }
   for (const auto& text : ctx_.config.listen) {
-    auto addr = SocketAddress::parse(text);
-    if (!addr) {
-      *error = "listen address '" + text + "': " + addr.error().message();
-      return addr.error();
-    }
-    // Port 0 means "any": the first loop picks it, the others join that port.
-    for (auto& loop : loops_) {
-      auto l = TcpListener::bind(*loop, *addr, {.reuse_port = loops_.size() > 1});
-      if (!l) {
-        *error = "listen on " + addr->to_string() + ": " + l.error().message();
-        return l.error();
-      }
-      if (addr->port() == 0) {
-        addr = *l->local_address();
-      }
-      listeners_.push_back(std::make_unique<TcpListener>(std::move(*l)));
-      loop->spawn(accept_loop(*loop, *listeners_.back()));
-    }
-    bound_.push_back(*addr);
+    if (auto ec = listen_on(text, false, error)) return ec;
   }
+  for (const auto& text : ctx_.config.implicit_tls_listen) {
+    if (!ctx_.tls) {
+      *error = "implicit TLS listener " + text + " without a TLS certificate";
+      return errno_code(EINVAL);
+    }
+    if (auto ec = listen_on(text, true, error)) return ec;
+  }
+  return {};
+}
+
+std::error_code Server::listen_on(const std::string& text, bool implicit_tls, std::string* error) {
+  auto addr = SocketAddress::parse(text);
+  if (!addr) {
+    *error = "listen address '" + text + "': " + addr.error().message();
+    return addr.error();
+  }
+  // Port 0 means "any": the first loop picks it, the others join that port.
+  for (auto& loop : loops_) {
+    auto l = TcpListener::bind(*loop, *addr, {.reuse_port = loops_.size() > 1});
+    if (!l) {
+      *error = "listen on " + addr->to_string() + ": " + l.error().message();
+      return l.error();
+    }
+    if (addr->port() == 0) {
+      addr = *l->local_address();
+    }
+    listeners_.push_back(std::make_unique<TcpListener>(std::move(*l)));
+    TcpListener* listener = listeners_.back().get();
+    acceptors_.push_back(
+        {loop.get(), listener, loop->spawn(accept_loop(*loop, *listener, implicit_tls))});
+  }
+  (implicit_tls ? implicit_bound_ : bound_).push_back(*addr);
   return {};
 }
 
@@ -66,7 +95,7 @@ std::string Server::backend_name() const {
   return loops_.empty() ? "" : std::string(loops_[0]->selector().name());
 }
 
-Task<void> Server::accept_loop(EventLoop& loop, TcpListener& listener) {
+Task<void> Server::accept_loop(EventLoop& loop, TcpListener& listener, bool implicit_tls) {
   for (;;) {
     auto accepted = co_await listener.accept();
     if (!accepted) {
@@ -75,37 +104,90 @@ Task<void> Server::accept_loop(EventLoop& loop, TcpListener& listener) {
       if (co_await sleep_for(100ms)) co_return;  // out of descriptors: back off
       continue;
     }
+    auto admission = ctx_.access.admit_connection(accepted->peer.ip());
+    if (admission.refusal != Refusal::none) {
+      refuse(ctx_, accepted->stream, accepted->peer, admission.refusal);
+      continue;  // the stream closes here
+    }
     (void)accepted->stream.set_nodelay(true);
-    loop.spawn(run_session(loop, ctx_, std::move(accepted->stream), accepted->peer));
+    loop.spawn(run_session(loop, ctx_, std::move(accepted->stream), accepted->peer,
+                           std::move(admission.slot), implicit_tls));
   }
 }
 
 void Server::run_loop(EventLoop& loop) {
-  loop.run();
-  // Graceful stop: every task is cancelled and gets a few seconds to finish its clean-up
-  // (abort transfers, remove temporary uploads, say goodbye).
+  loop.run();  // until the first stop()
+  stop_accepting(loop);
+  if (!stop_now_) drain(loop);
+  // What is left is cancelled and gets a few seconds to finish its clean-up (abort transfers,
+  // remove temporary uploads, say goodbye).
   loop.cancel_all();
   auto deadline = Clock::now() + 5s;
   while (loop.task_count() > 0 && Clock::now() < deadline)
     loop.run_once(100ms);
 }
 
+void Server::stop_accepting(EventLoop& loop) {
+  for (auto& a : acceptors_) {
+    if (a.loop == &loop) a.task.cancel();
+  }
+  // A cancelled accept_loop ends at one of the next turns; the listener it waits on must outlive
+  // it. Then closing the listener makes the kernel refuse new connections.
+  auto deadline = Clock::now() + 1s;
+  for (auto& a : acceptors_) {
+    if (a.loop != &loop) continue;
+    while (!a.task.done() && Clock::now() < deadline)
+      loop.run_once(10ms);
+    if (a.task.done()) a.listener->close();
+  }
+}
+
+void Server::drain(EventLoop& loop) {
+  // Idle sessions say 421 and end now; a session with a transfer ends after it (session.hpp).
+  // Copied: a session leaves the set as it ends.
+  auto sessions = ctx_.sessions.at(&loop);
+  for (Session* s : sessions)
+    s->shut_down();
+  auto deadline = Clock::now() + ctx_.settings()->shutdown_grace;
+  while (loop.task_count() > 0 && Clock::now() < deadline && !stop_now_)
+    loop.run_once(100ms);
+  if (loop.task_count() > 0) {
+    ctx_.log->info("shutdown: {} task(s) still running; cancelling them", loop.task_count());
+  }
+}
+
 void Server::run() {
   std::vector<std::thread> threads;
+  std::atomic<std::size_t> others_running = loops_.size() - 1;
   for (std::size_t i = 1; i < loops_.size(); ++i) {
-    threads.emplace_back([this, i] { run_loop(*loops_[i]); });
+    threads.emplace_back([this, i, &others_running] {
+      run_loop(*loops_[i]);
+      --others_running;
+    });
   }
   auto stop_all = [this] { stop(); };
   (void)loops_[0]->add_signal_handler(SIGINT, stop_all);
   (void)loops_[0]->add_signal_handler(SIGTERM, stop_all);
+  if (on_hangup_) (void)loops_[0]->add_signal_handler(SIGHUP, on_hangup_);
   run_loop(*loops_[0]);
+  // Loop 0 receives the signals: it goes on listening for a second SIGTERM while the other
+  // loops drain.
+  while (others_running > 0)
+    loops_[0]->run_once(100ms);
   for (auto& t : threads)
     t.join();
 }
 
 void Server::stop() {
+  // The first request drains; a second one (an impatient operator) ends the grace period.
+  if (ctx_.shutting_down.exchange(true)) {
+    stop_now_ = true;
+  } else {
+    ctx_.log->info("shutting down: no new connections, transfers may finish within {} s",
+                   ctx_.settings()->shutdown_grace.count());
+  }
   for (auto& loop : loops_)
-    loop->stop();
+    loop->stop();  // also wakes a loop that is draining
 }
 
 }  // namespace muxio::ftpd

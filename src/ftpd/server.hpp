@@ -1,8 +1,15 @@
 // Server: N event loops on N threads, each accepting on its own SO_REUSEPORT listeners and
-// running its sessions; a session never changes loop. Graceful stop: stop() makes every loop
-// cancel its tasks (sessions finish or abort their transfers and say goodbye) and return.
+// running its sessions; a session never changes loop.
+//
+// Graceful stop: the first stop() (SIGTERM, SIGINT) closes every listener at once, so new
+// connections are refused; idle sessions say 421 and close; running transfers may finish within
+// the shutdown grace period (config shutdown_grace), after which whatever is left is cancelled
+// (426 for the transfer, 421 for its session). A second stop() skips the grace period.
+// SIGHUP runs the hang-up handler (muxftpd: reload users and settings).
 #pragma once
 
+#include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -21,20 +28,37 @@ class Server {
   std::error_code start(std::string* error);
   // The addresses actually bound (ports resolved when 0 was asked for).
   const std::vector<SocketAddress>& addresses() const { return bound_; }
+  const std::vector<SocketAddress>& implicit_tls_addresses() const { return implicit_bound_; }
   std::string backend_name() const;
   std::size_t loop_count() const { return loops_.size(); }
   // Runs loop 0 on the calling thread and the others on threads of their own, until stop().
   void run();
   void stop();  // thread-safe; also what SIGINT and SIGTERM do
+  // Runs on loop 0 for every SIGHUP; set before run().
+  void on_hangup(std::function<void()> handler) { on_hangup_ = std::move(handler); }
 
  private:
-  Task<void> accept_loop(EventLoop& loop, TcpListener& listener);
+  std::error_code listen_on(const std::string& text, bool implicit_tls, std::string* error);
+  Task<void> accept_loop(EventLoop& loop, TcpListener& listener, bool implicit_tls);
   void run_loop(EventLoop& loop);
+  void stop_accepting(EventLoop& loop);
+  void drain(EventLoop& loop);
 
   ServerContext& ctx_;
   std::vector<std::unique_ptr<EventLoop>> loops_;
   std::vector<std::unique_ptr<TcpListener>> listeners_;
+  // Each accept_loop task, with its loop and listener: a shutdown ends the task, then closes
+  // the listener.
+  struct Acceptor {
+    EventLoop* loop;
+    TcpListener* listener;
+    TaskHandle task;
+  };
+  std::vector<Acceptor> acceptors_;
+  std::function<void()> on_hangup_;
+  std::atomic<bool> stop_now_{false};  // a second stop(): no grace period
   std::vector<SocketAddress> bound_;
+  std::vector<SocketAddress> implicit_bound_;
 };
 
 }  // namespace muxio::ftpd

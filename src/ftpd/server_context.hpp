@@ -1,25 +1,58 @@
-// ServerContext: what every session of a server shares — configuration, users and logs.
-// Read-only while sessions run; the counters are atomics because loops run on several threads.
+// ServerContext: what every session of a server shares — configuration, users, logs and the
+// access guard. Read-only while sessions run; the counters are atomics and the guard locks,
+// because loops run on several threads. SIGHUP swaps the users and the reloadable settings as a
+// whole (atomic shared pointers): a session holds on to the snapshot it took.
 #pragma once
 
 #include <spdlog/logger.h>
 
 #include <atomic>
 #include <memory>
+#include <optional>
+#include <unordered_map>
+#include <unordered_set>
 
+#include "ftpd/access_guard.hpp"
 #include "ftpd/config.hpp"
 #include "ftpd/user_db.hpp"
 #include "ftpd/xfer_log.hpp"
+#include "muxio/event_loop.hpp"
+#include "muxio/tls_context.hpp"
 
 namespace muxio::ftpd {
 
+class Session;
+
 struct ServerContext {
-  ServerConfig config;
-  UserDb users;
+  ServerConfig config;  // as started; the keys SIGHUP reloads are read from settings()
   std::shared_ptr<spdlog::logger> log;
   XferLog xferlog;
+  std::optional<TlsContext> tls;  // FTPS: set when config.tls is not off
+  UserBandwidth bandwidth;        // per-user rate buckets
+  QuotaRegistry quotas;           // per-user usage, for quotas
+  // Session limits and login-failure bans, limits set from config.limits.
+  AccessGuard access;
   std::atomic<std::uint64_t> next_session_id{1};
   std::atomic<std::uint64_t> sessions_open{0};
+
+  // Set by the first SIGTERM/SIGINT: no new connections, sessions end once idle.
+  std::atomic<bool> shutting_down{false};
+  // The sessions of each loop, so that a graceful shutdown can reach the idle ones. One entry per
+  // loop, made by Server::start before the loops run; each set is used only by its own loop.
+  std::unordered_map<const EventLoop*, std::unordered_set<Session*>> sessions;
+
+  std::shared_ptr<const UserDb> users() const { return users_.load(); }
+  void set_users(UserDb db) { users_.store(std::make_shared<const UserDb>(std::move(db))); }
+  // The configuration new sessions start with: `config` with the reloadable keys as last loaded.
+  std::shared_ptr<const ServerConfig> settings() const { return settings_.load(); }
+  void set_settings(ServerConfig s) {
+    settings_.store(std::make_shared<const ServerConfig>(std::move(s)));
+  }
+
+ private:
+  std::atomic<std::shared_ptr<const UserDb>> users_{std::make_shared<const UserDb>()};
+  std::atomic<std::shared_ptr<const ServerConfig>> settings_{
+      std::make_shared<const ServerConfig>()};
 };
 
 }  // namespace muxio::ftpd

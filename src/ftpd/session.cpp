@@ -15,26 +15,46 @@ namespace {
 Duration seconds(std::chrono::seconds s) {
   return std::chrono::duration_cast<Duration>(s);
 }
+
+// Awaits that complete at once (a pipelined command, a read of bytes already received) resume
+// their awaiter with a call where the compiler does not make symmetric transfer a tail call (GCC
+// at -O0, sanitizer builds): a loop of them grows the stack until it overflows — a client flooding
+// the control connection crashed the server. Going back to the event loop now and then unwinds it.
+constexpr unsigned kTurnsBeforeYield = 64;
 }  // namespace
 
 Session::Session(EventLoop& loop, ServerContext& server, TcpStream control, SocketAddress peer)
     : loop_(loop),
       server_(server),
-      control_(std::move(control)),
+      settings_(server.settings()),
+      control_tcp_(std::move(control)),
       peer_(peer),
       id_(server.next_session_id.fetch_add(1)),
-      reader_(server.config.max_command_line),
-      data_(loop, server.config, *control_.local_address(), peer,
+      reader_(settings_->max_command_line),
+      data_(loop, *settings_, *control_tcp_.local_address(), peer,
             [this](const std::string& m) { server_.log->warn("[{}] {}", id_, m); }) {
   server_.sessions_open.fetch_add(1);
+  login_deadline_ = Clock::now() + seconds(settings_->login_timeout);
+  // A graceful shutdown finds the sessions of a loop here (Server::drain).
+  if (auto it = server_.sessions.find(&loop); it != server_.sessions.end()) {
+    siblings_ = &it->second;
+    siblings_->insert(this);
+  }
   // Clients send ABOR after a Telnet Synch whose last byte is TCP urgent data; inline, it stays
   // part of the command line instead of being dropped.
   int one = 1;
-  ::setsockopt(control_.fd(), SOL_SOCKET, SO_OOBINLINE, &one, sizeof one);
+  ::setsockopt(control_tcp_.fd(), SOL_SOCKET, SO_OOBINLINE, &one, sizeof one);
 }
 
 Session::~Session() {
+  if (siblings_ != nullptr) siblings_->erase(this);
   server_.sessions_open.fetch_sub(1);
+}
+
+void Session::shut_down() {
+  // Idle: the wait for the next command ends now, and read_command_line sees the shutdown. Busy
+  // with a command: it sees it when that is done.
+  if (waiting_for_command_) run_context_->interrupt(make_error_code(Error::cancelled));
 }
 
 void Session::log(const std::string& message) const {
@@ -43,19 +63,28 @@ void Session::log(const std::string& message) const {
 }
 
 Task<void> Session::run() {
+  run_context_ = co_await current_context();
   log("connected");
-  co_await reply(220, server_.config.banner);
-  while (!quitting_) {
+  if (implicit_tls_) {
+    if (!co_await start_control_tls()) co_return;
+    pbsz_set_ = true;
+    protect_data_ = true;
+  }
+  co_await reply(220, settings_->banner);
+  for (unsigned turn = 1; !quitting_; ++turn) {
+    if (turn % kTurnsBeforeYield == 0) (void)co_await sleep_for(Duration::zero());
     auto line = co_await read_command_line();
     if (!line) break;
     co_await dispatch(*line);
   }
   if (transfer_ && !transfer_.done()) {
-    transfer_.cancel();
+    // The client is gone, or the server shuts down: then the transfer may finish within the
+    // grace period (the server cancels it when that ends).
+    if (!server_.shutting_down) transfer_.cancel();
     (void)co_await transfer_.finish();
   }
   TaskContext* ctx = co_await current_context();
-  if (ctx->cancel_requested && !quitting_) {
+  if ((ctx->cancel_requested || server_.shutting_down) && !quitting_) {
     co_await shielded(reply(421, "Server shutting down; closing control connection."));
   }
   log("disconnected");
@@ -65,7 +94,15 @@ Task<std::optional<std::string>> Session::read_command_line() {
   // Small on purpose: this frame lives as long as the session idles, in every idle session;
   // longer command lines simply take several reads (the LineReader joins them).
   std::array<std::byte, 512> buf;
-  for (;;) {
+  for (unsigned turn = 1;; ++turn) {
+    if (turn % kTurnsBeforeYield == 0) (void)co_await sleep_for(Duration::zero());
+    // Checked before every line, not only when a read times out: a client that trickles bytes
+    // or sends NOOPs (slowloris) must not keep a session without logging in.
+    if (!logged_in_ && Clock::now() >= login_deadline_) {
+      log("login timeout");
+      co_await reply(421, "Login timeout: closing control connection.");
+      co_return std::nullopt;
+    }
     std::string line;
     switch (reader_.next(&line)) {
       case ftp::LineReader::Status::line:
@@ -76,9 +113,14 @@ Task<std::optional<std::string>> Session::read_command_line() {
       case ftp::LineReader::Status::need_more:
         break;
     }
-    auto timeout = seconds(logged_in_ ? server_.config.idle_timeout : server_.config.login_timeout);
-    auto n = co_await with_timeout(timeout, control_.read_some(buf));
+    if (server_.shutting_down) co_return std::nullopt;  // idle now: run() says 421
+    auto timeout = logged_in_ ? seconds(settings_->idle_timeout) : login_deadline_ - Clock::now();
+    waiting_for_command_ = true;
+    auto n = co_await with_timeout(timeout, control().read_some(buf));
+    waiting_for_command_ = false;
     if (!n && n.error() == Error::timed_out) {
+      // Not logged in: the login deadline has passed, and the check above closes.
+      if (!logged_in_) continue;
       if (transfer_ && !transfer_.done()) continue;  // the control connection idles meanwhile
       log("idle timeout");
       co_await reply(421, "Timeout: closing control connection.");
@@ -93,7 +135,7 @@ Task<void> Session::reply(int code, std::string_view text) {
   std::string wire = ftp::format_reply(code, text);
   auto guard = co_await reply_mutex_.lock();
   if (!guard) co_return;
-  (void)co_await control_.send_all(wire);
+  (void)co_await control().write_all(std::as_bytes(std::span(wire.data(), wire.size())));
 }
 
 Task<void> Session::reply_lines(int code, std::string_view first,
@@ -101,7 +143,7 @@ Task<void> Session::reply_lines(int code, std::string_view first,
   std::string wire = ftp::format_multiline(code, first, body, last);
   auto guard = co_await reply_mutex_.lock();
   if (!guard) co_return;
-  (void)co_await control_.send_all(wire);
+  (void)co_await control().write_all(std::as_bytes(std::span(wire.data(), wire.size())));
 }
 
 Task<void> Session::reply_error(std::error_code ec) {
@@ -184,7 +226,9 @@ const Session::CommandSpec* Session::find_command(std::string_view verb) {
       {"RETR", &Session::cmd_retr, true, false},  {"STOR", &Session::cmd_stor, true, false},
       {"STOU", &Session::cmd_stou, true, false},  {"APPE", &Session::cmd_appe, true, false},
       {"LIST", &Session::cmd_list, true, false},  {"NLST", &Session::cmd_nlst, true, false},
-      {"MLSD", &Session::cmd_mlsd, true, false},
+      {"MLSD", &Session::cmd_mlsd, true, false},  {"AUTH", &Session::cmd_auth, false, false},
+      {"PBSZ", &Session::cmd_pbsz, false, false}, {"PROT", &Session::cmd_prot, false, false},
+      {"CCC", &Session::cmd_ccc, false, false},
   };
   for (const auto& c : kCommands) {
     if (c.verb == verb) return &c;
@@ -207,6 +251,10 @@ Task<void> Session::dispatch(const std::string& raw) {
     bool known =
         std::find(std::begin(kObsolete), std::end(kObsolete), cmd.verb) != std::end(kObsolete);
     co_await reply(known ? 502 : 500, known ? "Command not implemented." : "Unknown command.");
+    co_return;
+  }
+  if (cmd.verb == "USER" && tls_required_for(cmd.arg)) {
+    co_await reply(530, "Non-anonymous sessions must use encryption (AUTH TLS).");
     co_return;
   }
   if (spec->needs_login && !logged_in_) {

@@ -21,6 +21,7 @@
 #include "ftpd/vfs.hpp"
 #include "muxio/async_mutex.hpp"
 #include "muxio/tcp_stream.hpp"
+#include "muxio/tls_stream.hpp"
 
 namespace muxio::ftpd {
 
@@ -30,6 +31,13 @@ class Session {
   ~Session();
 
   Task<void> run();
+  // For a connection to an implicit-TLS listener: TLS starts before the greeting, and data
+  // connections are protected from the start. Call before run().
+  void start_with_tls() { implicit_tls_ = true; }
+  // The server is shutting down (ServerContext::shutting_down is set): a session idle between
+  // commands ends now with 421; one with a transfer running lets it finish first (the server
+  // cancels it when the grace period ends). Loop thread only.
+  void shut_down();
 
  private:
   using Handler = Task<void> (Session::*)(const std::string& arg);
@@ -41,7 +49,18 @@ class Session {
   };
   static const CommandSpec* find_command(std::string_view verb);
 
+  // A data connection: plain TCP, or TLS over it after PROT P.
+  struct DataConnection {
+    TcpStream tcp;
+    std::unique_ptr<TlsStream> tls;
+    Stream& stream() { return tls ? static_cast<Stream&>(*tls) : tcp; }
+    // Ends the transfer: TLS close_notify first, so the client knows the data is complete.
+    Task<void> finish();
+  };
+
   // Control connection.
+  Stream& control() { return control_tls_ ? static_cast<Stream&>(*control_tls_) : control_tcp_; }
+  TcpStream& control_socket() { return control_tls_ ? control_tls_->transport() : control_tcp_; }
   Task<std::optional<std::string>> read_command_line();
   Task<void> reply(int code, std::string_view text);
   Task<void> reply_lines(int code, std::string_view first, const std::vector<std::string>& body,
@@ -84,6 +103,16 @@ class Session {
   Task<void> cmd_port(const std::string& arg);
   Task<void> cmd_eprt(const std::string& arg);
 
+  // FTPS, RFC 4217 (session_tls.cpp).
+  Task<void> cmd_auth(const std::string& arg);
+  Task<void> cmd_pbsz(const std::string& arg);
+  Task<void> cmd_prot(const std::string& arg);
+  Task<void> cmd_ccc(const std::string& arg);
+  Task<bool> start_control_tls();
+  bool tls_required_for(std::string_view user) const;
+  // Replies 521/522 itself when the data connection must be or could not be secured.
+  Task<bool> secure_data_connection(DataConnection& conn);
+
   // The file system (session_files.cpp).
   Task<void> cmd_pwd(const std::string& arg);
   Task<void> cmd_cwd(const std::string& arg);
@@ -120,7 +149,9 @@ class Session {
   void start_transfer(Task<void> transfer);
   std::string unique_upload_name() const;
   Result<UniqueFd> open_in_place(const std::string& path, bool append, std::uint64_t offset) const;
-  Task<std::optional<TcpStream>> open_data_connection();
+  // Opens the data connection, replies 150 with `opening`, and shakes hands over it under
+  // PROT P; on failure it has replied (425/426/522) and returns nothing.
+  Task<std::optional<DataConnection>> open_data_connection(std::string opening);
   void record_transfer(const std::string& path, std::uint64_t bytes, bool upload, bool complete,
                        TimePoint started);
   std::string mlsx_perm(const ftp::FileFacts& f) const;
@@ -128,7 +159,13 @@ class Session {
 
   EventLoop& loop_;
   ServerContext& server_;
-  TcpStream control_;
+  // This session's settings, taken at connect: a SIGHUP reload applies to later sessions.
+  std::shared_ptr<const ServerConfig> settings_;
+  std::unordered_set<Session*>* siblings_ = nullptr;  // the sessions of this loop (shutdown)
+  TaskContext* run_context_ = nullptr;                // the task of run(), for shut_down()
+  bool waiting_for_command_ = false;                  // idle between commands
+  TcpStream control_tcp_;
+  std::unique_ptr<TlsStream> control_tls_;  // after AUTH TLS, over control_tcp_'s connection
   SocketAddress peer_;
   std::uint64_t id_;
   ftp::LineReader reader_;
@@ -137,7 +174,9 @@ class Session {
 
   // Login state.
   std::string pending_user_;
-  const User* user_ = nullptr;
+  // The session's own copy, made at login: a reload of the users file may drop or change the
+  // entry it came from while the session goes on.
+  std::shared_ptr<const User> user_;
   std::string user_name_;
   bool logged_in_ = false;
   Permissions permissions_ = 0;
@@ -150,10 +189,45 @@ class Session {
   bool epsv_all_ = false;
   std::optional<std::string> rename_from_;
 
+  // FTPS state.
+  std::string tls_session_context_;  // ties data connections' TLS sessions to this session
+  bool pbsz_set_ = false;
+  bool protect_data_ = false;  // PROT P
+  bool implicit_tls_ = false;
+
+  // Bandwidth: this session's buckets and its user's (shared with the user's other sessions).
+  RateLimiter download_rate_;
+  RateLimiter upload_rate_;
+  std::shared_ptr<UserBandwidth::Buckets> user_rates_;
+  // Waits as long as the limits ask after `n` bytes moved (an error if cancelled meanwhile).
+  Task<std::error_code> pace(bool upload, std::size_t n);
+  std::size_t paced_chunk(bool upload, std::size_t wanted);
+
+  // Quotas: the user's usage (shared with the user's other sessions) and what the upload in
+  // progress has taken from it, given back if the upload fails.
+  struct UploadQuota {
+    bool active = false;
+    bool file_reserved = false;  // a new name: one more file
+    std::uint64_t reserved = 0;  // bytes written so far
+    std::uint64_t replaced = 0;  // size of the file a plain STOR replaces, released up front
+  };
+  std::shared_ptr<QuotaUsage> quota_;
+  UploadQuota upload_quota_;
+  // Before an upload: replies 552 itself when the user is at their quota.
+  Task<bool> check_quota(const std::string& path, bool replaces);
+  bool take_quota(std::size_t n);
+  void undo_quota();
+
   TaskHandle transfer_;
   std::uint64_t transfer_bytes_ = 0;
   std::string transfer_what_;
   bool quitting_ = false;
+
+  // Access limits (session_commands.cpp): the login deadline, the user's place, the 421s.
+  Task<void> refuse_and_close(Refusal why);
+  TimePoint login_deadline_{};   // from connect: trickling bytes or NOOPs cannot push it back
+  AccessGuard::Slot user_slot_;  // held while logged in as a named account
+  unsigned login_failures_ = 0;  // of this connection (the address's count may be unknown)
 };
 
 }  // namespace muxio::ftpd

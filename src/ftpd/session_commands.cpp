@@ -1,4 +1,5 @@
 // Access control, session parameters and data-connection set-up.
+#include <algorithm>
 #include <charconv>
 #include <filesystem>
 
@@ -50,6 +51,13 @@ Task<void> Session::cmd_pass(const std::string& arg) {
     co_return;
   }
   std::string name = std::exchange(pending_user_, {});
+  // No more guesses from a banned address, on connections opened before the ban too.
+  if (server_.access.is_banned(peer_.ip())) {
+    co_await refuse_and_close(Refusal::banned);
+    co_return;
+  }
+  // A snapshot: a SIGHUP may replace the list while the password is checked off the loop.
+  std::shared_ptr<const UserDb> users = server_.users();
   User anonymous;
   const User* user = nullptr;
   bool ok = false;
@@ -60,7 +68,7 @@ Task<void> Session::cmd_pass(const std::string& arg) {
     anonymous.home = server_.config.anonymous_root;
     user = &anonymous;
     ok = true;
-  } else if ((user = server_.users.find(name)) != nullptr) {
+  } else if ((user = users->find(name)) != nullptr) {
     if (!user->plain_password.empty()) {
       ok = constant_time_equal(arg, user->plain_password);
     } else {
@@ -70,9 +78,28 @@ Task<void> Session::cmd_pass(const std::string& arg) {
   }
   if (!ok) {
     log("login failed for " + name);
-    co_await sleep_for(std::chrono::seconds(1));  // slows guessing down; issue: ban after N
-    co_await reply(530, "Login incorrect.");
+    // Slows guessing down: the more failures from this address (or on this connection, when the
+    // address is not tracked), the longer the wait. The loop serves others meanwhile.
+    unsigned failures = server_.access.record_login_failure(peer_.ip());
+    failures = std::max(failures, ++login_failures_);
+    co_await sleep_for(AccessGuard::login_failure_delay(failures));
+    if (server_.access.is_banned(peer_.ip())) {
+      co_await refuse_and_close(Refusal::banned);
+    } else {
+      co_await reply(530, "Login incorrect.");
+    }
     co_return;
+  }
+  // Only a correct password learns that the user has too many sessions (as in pure-ftpd).
+  // Anonymous sessions are bounded by the per-address and total limits instead.
+  AccessGuard::Slot user_slot;
+  if (!user->anonymous) {
+    auto admission = server_.access.admit_user(name);
+    if (admission.refusal != Refusal::none) {
+      co_await refuse_and_close(admission.refusal);
+      co_return;
+    }
+    user_slot = std::move(admission.slot);
   }
   // The user's root: their home, absolute or relative to the server root.
   std::filesystem::path root = server_.config.root;
@@ -87,12 +114,21 @@ Task<void> Session::cmd_pass(const std::string& arg) {
     co_return;
   }
   vfs_ = std::move(*vfs);
+  user_slot_ = std::move(user_slot);
+  user_ = std::make_shared<const User>(*user);
   user_name_ = name;
   permissions_ = user->permissions;
   logged_in_ = true;
   cwd_ = "/";
   log(std::string("logged in") + (user->anonymous ? " (anonymous)" : ""));
   co_await reply(230, "Login successful.");
+}
+
+// A 421 says why and ends the session: the client may come back later.
+Task<void> Session::refuse_and_close(Refusal why) {
+  log("refused: " + std::string(AccessGuard::describe(why)));
+  quitting_ = true;
+  co_await reply(421, AccessGuard::describe(why));
 }
 
 Task<void> Session::cmd_quit(const std::string&) {
@@ -114,7 +150,11 @@ Task<void> Session::cmd_feat(const std::string&) {
   static const std::vector<std::string> kFeatures = {
       " EPRT", " EPSV",        " MDTM", " MFMT", " MLST type*;size*;modify*;perm*;unique*;",
       " PASV", " REST STREAM", " SIZE", " TVFS", " UTF8"};
-  co_await reply_lines(211, "Features:", kFeatures, "End");
+  static const std::vector<std::string> kTlsFeatures = {
+      " AUTH TLS", " EPRT", " EPSV", " MDTM", " MFMT", " MLST type*;size*;modify*;perm*;unique*;",
+      " PASV",     " PBSZ", " PROT", " REST STREAM", " SIZE", " TVFS", " UTF8"};
+  const std::vector<std::string>& features = server_.tls ? kTlsFeatures : kFeatures;
+  co_await reply_lines(211, "Features:", features, "End");
 }
 
 Task<void> Session::cmd_opts(const std::string& arg) {
@@ -221,7 +261,7 @@ Task<void> Session::cmd_pasv(const std::string&) {
     co_await reply(501, "PASV not allowed after EPSV ALL.");
     co_return;
   }
-  auto local = control_.local_address();
+  auto local = control_socket().local_address();
   if (!local || !ftp::has_ipv4_form(*local)) {
     co_await reply(501, "PASV cannot express an IPv6 address; use EPSV.");
     co_return;
@@ -241,7 +281,7 @@ Task<void> Session::cmd_epsv(const std::string& arg) {
     co_await reply(200, "EPSV ALL ok: only EPSV from now on.");
     co_return;
   }
-  auto local = control_.local_address();
+  auto local = control_socket().local_address();
   if (!a.empty() && local && a != (local->is_v6() ? "2" : "1")) {
     co_await reply(522, std::string("Network protocol not supported, use (") +
                             (local->is_v6() ? "2" : "1") + ")");

@@ -57,6 +57,7 @@ Task<std::optional<std::string>> Session::change_name(Permissions p, const std::
     co_return std::nullopt;
   }
   log(std::string(what) + " " + *path);
+  if (quota_) quota_->invalidate();  // a delete frees quota; measure again before an upload
   co_return path;
 }
 
@@ -97,6 +98,7 @@ Task<void> Session::cmd_rnto(const std::string& arg) {
     co_return;
   }
   log("rename " + from + " -> " + *to);
+  if (quota_) quota_->invalidate();  // a rename over a file frees quota
   co_await reply(250, "Rename successful.");
 }
 

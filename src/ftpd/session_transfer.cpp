@@ -66,6 +66,12 @@ std::error_code write_all_to_file(int fd, std::string_view data) {
   return {};
 }
 
+// -1 if it cannot be known.
+off_t file_size(int fd) {
+  struct stat st {};
+  return ::fstat(fd, &st) == 0 ? st.st_size : -1;
+}
+
 bool is_disk_full(std::error_code ec) {
   return ec == std::errc::no_space_on_device || ec.value() == EDQUOT;
 }
@@ -84,18 +90,46 @@ std::string strip_list_options(const std::string& arg) {
 
 void Session::start_transfer(Task<void> transfer) {
   transfer_bytes_ = 0;
+  const BandwidthLimits& limits = settings_->bandwidth;
+  download_rate_.set_rate(limits.session_download);
+  upload_rate_.set_rate(limits.session_upload);
+  if ((limits.user_download != 0 || limits.user_upload != 0) && !user_rates_) {
+    user_rates_ = server_.bandwidth.for_user(user_name_, limits);
+  }
   transfer_ = loop_.spawn(std::move(transfer));
 }
 
-Task<std::optional<TcpStream>> Session::open_data_connection() {
-  auto stream = co_await data_.open();
-  if (stream) co_return std::move(*stream);
-  if (stream.error() == Error::cancelled) {
-    co_await shielded(reply(426, "Transfer aborted before it started."));
-  } else {
-    co_await shielded(reply(425, "Cannot open data connection."));
+std::size_t Session::paced_chunk(bool upload, std::size_t wanted) {
+  std::size_t n = (upload ? upload_rate_ : download_rate_).chunk(wanted);
+  if (user_rates_) n = (upload ? user_rates_->upload : user_rates_->download).chunk(n);
+  return n;
+}
+
+Task<std::error_code> Session::pace(bool upload, std::size_t n) {
+  Duration wait = (upload ? upload_rate_ : download_rate_).reserve(n);
+  if (user_rates_) {
+    wait = std::max(wait, (upload ? user_rates_->upload : user_rates_->download).reserve(n));
   }
-  co_return std::nullopt;
+  if (wait <= Duration::zero()) co_return std::error_code{};
+  co_return co_await sleep_for(wait);
+}
+
+Task<std::optional<Session::DataConnection>> Session::open_data_connection(std::string opening) {
+  auto stream = co_await data_.open();
+  if (!stream) {
+    if (stream.error() == Error::cancelled) {
+      co_await shielded(reply(426, "Transfer aborted before it started."));
+    } else {
+      co_await shielded(reply(425, "Cannot open data connection."));
+    }
+    co_return std::nullopt;
+  }
+  DataConnection conn;
+  conn.tcp = std::move(*stream);
+  co_await reply(150, opening);
+  // RFC 4217: the TLS handshake on the data connection follows the 150.
+  if (!co_await secure_data_connection(conn)) co_return std::nullopt;
+  co_return std::move(conn);
 }
 
 void Session::record_transfer(const std::string& path, std::uint64_t bytes, bool upload,
@@ -145,24 +179,24 @@ Task<void> Session::cmd_retr(const std::string& arg) {
 Task<void> Session::send_file(UniqueFd file, std::string path, std::uint64_t offset,
                               std::uint64_t size) {
   TimePoint started = Clock::now();
-  auto data = co_await open_data_connection();
+  auto data = co_await open_data_connection(std::string("Opening ") +
+                                            (binary_ ? "BINARY" : "ASCII") +
+                                            " mode data connection for " + path + " (" +
+                                            std::to_string(size) + " bytes).");
   if (!data) {
     record_transfer(path, 0, false, false, started);
     co_return;
   }
-  co_await reply(150, std::string("Opening ") + (binary_ ? "BINARY" : "ASCII") +
-                          " mode data connection for " + path + " (" + std::to_string(size) +
-                          " bytes).");
   TaskContext* ctx = co_await current_context();
-  StallWatchdog watchdog(loop_, ctx,
-                         std::chrono::duration_cast<Duration>(server_.config.data_timeout),
+  StallWatchdog watchdog(loop_, ctx, std::chrono::duration_cast<Duration>(settings_->data_timeout),
                          transfer_bytes_);
   std::error_code ec;
   std::uint64_t pos = offset;
-  if (binary_) {
+  if (binary_ && !data->tls) {
     while (pos < size && !ec) {
-      auto n = co_await data->sendfile(file.get(), static_cast<off_t>(pos),
-                                       std::min<std::uint64_t>(size - pos, kSendfileChunk));
+      std::size_t chunk = paced_chunk(false, kSendfileChunk);
+      auto n = co_await data->tcp.sendfile(file.get(), static_cast<off_t>(pos),
+                                           std::min<std::uint64_t>(size - pos, chunk));
       if (!n)
         ec = n.error();
       else if (*n == 0)
@@ -170,23 +204,31 @@ Task<void> Session::send_file(UniqueFd file, std::string path, std::uint64_t off
       else
         pos += *n;
       transfer_bytes_ = pos - offset;
+      if (n) ec = co_await pace(false, *n);
     }
   } else {
+    // Through user space: TLS encrypts every byte, ASCII mode converts line ends.
     ftp::ToNetworkAscii codec;
     std::string raw(kReceiveBuffer, '\0');
     std::string wire;
     while (!ec) {
-      ssize_t n = ::pread(file.get(), raw.data(), raw.size(), static_cast<off_t>(pos));
+      std::size_t chunk = paced_chunk(false, raw.size());
+      ssize_t n = ::pread(file.get(), raw.data(), chunk, static_cast<off_t>(pos));
       if (n < 0) ec = errno_code(errno);
       if (n <= 0) break;
       pos += static_cast<std::uint64_t>(n);
-      wire.clear();
-      codec.convert(std::string_view(raw.data(), static_cast<std::size_t>(n)), wire);
-      ec = co_await data->send_all(wire);
+      std::string_view out(raw.data(), static_cast<std::size_t>(n));
+      if (!binary_) {
+        wire.clear();
+        codec.convert(out, wire);
+        out = wire;
+      }
+      ec = co_await data->stream().write_all(std::as_bytes(std::span(out.data(), out.size())));
       transfer_bytes_ = pos - offset;
+      if (!ec) ec = co_await pace(false, static_cast<std::size_t>(n));
     }
   }
-  data->close();
+  co_await data->finish();
   bool complete = !ec;
   if (complete) {
     co_await shielded(reply(226, "Transfer complete."));
@@ -245,6 +287,8 @@ Task<void> Session::start_store(const std::string& arg, StoreMode mode) {
     co_await reply(425, "Use PORT, EPRT, PASV or EPSV first.");
     co_return;
   }
+  bool replaces = mode == StoreMode::replace && offset == 0;
+  if (!co_await check_quota(*path, replaces)) co_return;
   std::optional<TempFile> temp;
   Result<UniqueFd> file = errno_code(EINVAL);
   if (mode == StoreMode::unique) {
@@ -268,6 +312,7 @@ Task<void> Session::start_store(const std::string& arg, StoreMode mode) {
     }
   }
   if (!file) {
+    undo_quota();
     if (file.error() == std::errc::invalid_seek) {
       co_await reply(554, "Restart offset beyond the end of the file.");
     } else {
@@ -283,17 +328,19 @@ Task<void> Session::start_store(const std::string& arg, StoreMode mode) {
 Task<void> Session::receive_file(UniqueFd file, std::optional<TempFile> temp, std::string path,
                                  std::string unique_name) {
   TimePoint started = Clock::now();
-  auto data = co_await open_data_connection();
+  // Written in place (APPE, REST + STOR): where the file ended before, so that a failed upload
+  // takes back what it added instead of leaving a partial tail (on a full disk, that space too).
+  const off_t size_before = temp ? -1 : file_size(file.get());
+  const std::string ready = unique_name.empty() ? "Ok to send data." : "FILE: " + unique_name;
+  auto data = co_await open_data_connection(ready);
   if (!data) {
     if (temp) co_await shielded(offload_task([&] { vfs_.discard(*temp); }));
+    undo_quota();
     record_transfer(path, 0, true, false, started);
     co_return;
   }
-  const std::string ready = unique_name.empty() ? "Ok to send data." : "FILE: " + unique_name;
-  co_await reply(150, ready);
   TaskContext* ctx = co_await current_context();
-  StallWatchdog watchdog(loop_, ctx,
-                         std::chrono::duration_cast<Duration>(server_.config.data_timeout),
+  StallWatchdog watchdog(loop_, ctx, std::chrono::duration_cast<Duration>(settings_->data_timeout),
                          transfer_bytes_);
   std::vector<std::byte> buf(kReceiveBuffer);
   ftp::FromNetworkAscii codec;
@@ -302,7 +349,7 @@ Task<void> Session::receive_file(UniqueFd file, std::optional<TempFile> temp, st
   std::error_code disk_error;
   std::uint64_t received = 0;
   for (;;) {
-    auto n = co_await data->recv(buf);
+    auto n = co_await data->stream().read_some(std::span(buf).first(paced_chunk(true, buf.size())));
     if (!n) {
       net_error = n.error();
       break;
@@ -310,24 +357,30 @@ Task<void> Session::receive_file(UniqueFd file, std::optional<TempFile> temp, st
     if (*n == 0) break;  // end of file: the client closed the data connection
     received += *n;
     transfer_bytes_ = received;
+    // Not reading is how the client is slowed: TCP's window closes while we wait.
+    if ((net_error = co_await pace(true, *n))) break;
     std::string_view chunk(reinterpret_cast<const char*>(buf.data()), *n);
     if (!binary_) {
       text.clear();
       codec.convert(chunk, text);
       chunk = text;
     }
+    if (!take_quota(chunk.size())) {
+      disk_error = errno_code(EDQUOT);
+      break;
+    }
     if ((disk_error = write_all_to_file(file.get(), chunk))) break;
   }
   if (!net_error && !disk_error && !binary_) {
     text.clear();
     codec.finish(text);
-    disk_error = write_all_to_file(file.get(), text);
+    disk_error = take_quota(text.size()) ? write_all_to_file(file.get(), text) : errno_code(EDQUOT);
   }
-  data->close();
+  co_await data->finish();  // under TLS, answers the client's close_notify with ours
   if (!net_error && !disk_error) {
     // Durable before visible: the new content is on disk before it replaces the old file.
     disk_error = co_await shielded(offload_task([&]() -> std::error_code {
-      if (server_.config.fsync_uploads && ::fsync(file.get()) < 0) return errno_code(errno);
+      if (settings_->fsync_uploads && ::fsync(file.get()) < 0) return errno_code(errno);
       if (temp) return vfs_.commit(*temp, path);
       return {};
     }));
@@ -336,10 +389,25 @@ Task<void> Session::receive_file(UniqueFd file, std::optional<TempFile> temp, st
   if (!complete && temp) {
     // The previous file at `path` is untouched: only the temporary goes.
     co_await shielded(offload_task([&] { vfs_.discard(*temp); }));
+  } else if (disk_error) {
+    co_await shielded(offload_task([&] {
+      if (!unique_name.empty()) {
+        (void)vfs_.unlink(path);  // STOU: a name of our own that did not exist before
+      } else if (size_before >= 0) {
+        (void)::ftruncate(file.get(), size_before);
+      }
+    }));
   }
   file.reset();
+  if (!complete) undo_quota();
+  // In place, the old size is no longer known here: measure again before the next upload.
+  if (complete && !temp && quota_) quota_->invalidate();
+  upload_quota_ = UploadQuota{};
   if (complete) {
     co_await shielded(reply(226, "Transfer complete."));
+  } else if (disk_error.value() == EDQUOT) {
+    log("upload " + path + " refused: quota exceeded");
+    co_await shielded(reply(552, "Quota exceeded; upload removed."));
   } else if (disk_error) {
     server_.log->warn("[{}] upload {} failed: {}", id_, path, disk_error.message());
     co_await shielded(reply(is_disk_full(disk_error) ? 452 : 451,
@@ -404,11 +472,10 @@ Task<void> Session::start_listing(const std::string& arg, int kind) {
 }
 
 Task<void> Session::send_listing(std::string text, std::string what) {
-  auto data = co_await open_data_connection();
+  auto data = co_await open_data_connection("Here comes the listing of " + what + ".");
   if (!data) co_return;
-  co_await reply(150, "Here comes the listing of " + what + ".");
-  auto ec = co_await data->send_all(text);
-  data->close();
+  auto ec = co_await data->stream().write_all(std::as_bytes(std::span(text.data(), text.size())));
+  co_await data->finish();
   co_await shielded(reply(ec ? 426 : 226, ec ? "Listing aborted." : "Directory send OK."));
 }
 

@@ -80,6 +80,19 @@ Result<UserDb> UserDb::load_file(const std::string& path, std::string* error) {
   return db;
 }
 
+Result<UserDb> UserDb::load(const std::string& users_file, const std::vector<User>& extra,
+                            std::string* error) {
+  UserDb db;
+  if (!users_file.empty()) {
+    auto from_file = load_file(users_file, error);
+    if (!from_file) return from_file.error();
+    db = std::move(*from_file);
+  }
+  for (const auto& u : extra)
+    db.add(u);
+  return db;
+}
+
 std::optional<User> UserDb::parse_user_flag(std::string_view flag) {
   auto parts = split(flag, ':', 3);
   if (parts.size() < 2 || !valid_name(parts[0]) || parts[1].empty()) return std::nullopt;

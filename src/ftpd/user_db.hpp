@@ -5,7 +5,7 @@
 // HASH is an argon2id or crypt(3) hash (see password.hpp); PERMISSIONS as in permissions.hpp;
 // HOME is the user's root directory, absolute or relative to the server's --root, and may be
 // empty (the server root). `muxftpd passwd FILE NAME` adds or changes a user.
-// Immutable once built; shared read-only by every loop.
+// Immutable once built; shared read-only by every loop (a reload builds a new one).
 #pragma once
 
 #include <string>
@@ -30,6 +30,10 @@ class UserDb {
  public:
   // Parses a users file; errors name the line.
   static Result<UserDb> load_file(const std::string& path, std::string* error);
+  // The users file (none if empty) plus the accounts from the command line, which win on a
+  // name clash: at start-up, and again on SIGHUP.
+  static Result<UserDb> load(const std::string& users_file, const std::vector<User>& extra,
+                             std::string* error);
   // "NAME:PASSWORD[:ro|:PERMS]" from --user.
   static std::optional<User> parse_user_flag(std::string_view flag);
 

@@ -99,3 +99,50 @@ TEST(Paths, SplitAndJoin) {
   EXPECT_EQ(join_path("a/", "x"), "a/x");
   EXPECT_EQ(join_path("/", "x"), "/x");
 }
+
+TEST(Credentials, UrlThenNetrcThenPromptThenAnonymous) {
+  std::string err;
+  const std::string netrc = "machine h login carol password c4rol\ndefault login anon password x\n";
+  auto c = credentials_for(*parse_url("ftp://bob:pw@h/", &err), netrc);
+  EXPECT_EQ(c.user, "bob");
+  EXPECT_EQ(c.password, "pw");
+  EXPECT_FALSE(c.ask_password);
+  c = credentials_for(*parse_url("ftp://h/", &err), netrc);
+  EXPECT_EQ(c.user, "carol");
+  EXPECT_EQ(c.password, "c4rol");
+  c = credentials_for(*parse_url("ftp://carol@h/", &err), netrc);
+  EXPECT_EQ(c.password, "c4rol");
+  EXPECT_FALSE(c.ask_password);
+  c = credentials_for(*parse_url("ftp://bob@h/", &err), netrc);  // netrc names someone else
+  EXPECT_EQ(c.user, "bob");
+  EXPECT_TRUE(c.ask_password);
+  c = credentials_for(*parse_url("ftp://other/", &err), "");
+  EXPECT_EQ(c.user, "");
+  EXPECT_FALSE(c.ask_password);
+}
+
+namespace muxio::ftpc {
+namespace {
+
+TEST(UrlSchemes, FtpsIsImplicitOnPort990AndFtpesExplicit) {
+  std::string error;
+  auto plain = parse_url("ftp://h/x", &error);
+  ASSERT_TRUE(plain);
+  EXPECT_EQ(plain->security, Url::Security::plain);
+  auto implicit = parse_url("FTPS://u@h/x", &error);
+  ASSERT_TRUE(implicit);
+  EXPECT_EQ(implicit->security, Url::Security::implicit_tls);
+  EXPECT_EQ(implicit->port, 990);
+  EXPECT_EQ(implicit->display(), "ftps://u@h/x");
+  auto explicit_tls = parse_url("ftpes://h:2121/", &error);
+  ASSERT_TRUE(explicit_tls);
+  EXPECT_EQ(explicit_tls->security, Url::Security::explicit_tls);
+  EXPECT_EQ(explicit_tls->port, 2121);
+  EXPECT_EQ(explicit_tls->display(), "ftpes://h:2121/");
+  EXPECT_FALSE(parse_url("http://h/", &error));
+  EXPECT_FALSE(parse_url("ftpx://h/", &error));
+  EXPECT_FALSE(parse_url("ftps:/", &error));
+}
+
+}  // namespace
+}  // namespace muxio::ftpc

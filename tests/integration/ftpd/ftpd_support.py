@@ -57,7 +57,7 @@ class FtpServer:
 
     def __init__(self, workdir: Path, *, io: str = "epoll", threads: int = 1,
                  users: list[str] | None = None, extra: list[str] | None = None,
-                 root: Path | None = None):
+                 root: Path | None = None, nofile: int | None = None):
         self.workdir = workdir
         self.root = root if root is not None else workdir / "root"
         self.root.mkdir(parents=True, exist_ok=True)
@@ -66,12 +66,14 @@ class FtpServer:
         self.users = users if users is not None else [
             f"{USER}:{PASSWORD}", f"{RO_USER}:{RO_PASSWORD}:ro"]
         self.extra = list(extra or [])
+        self.nofile = nofile  # RLIMIT_NOFILE (soft and hard) for the server process, if set
         self.stderr_path = workdir / f"muxftpd-{io}-{id(self):x}.stderr"
         self.proc: subprocess.Popen | None = None
         self.port = 0
         self.backend = ""
         self.transcript: list[str] = []  # every reply line any client of this server received
         self.expect_exit = False  # set by tests that stop the server themselves
+        self.crashed = False  # set by crash(): no exit status to check
 
     # -- process -------------------------------------------------------------------------------
     def start(self) -> "FtpServer":
@@ -82,8 +84,15 @@ class FtpServer:
             cmd += ["--user", u]
         cmd += self.extra
         self._stderr = open(self.stderr_path, "ab")
+        preexec = None
+        if self.nofile is not None:
+            import resource
+            limit = self.nofile
+
+            def preexec():
+                resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=self._stderr)
+                                     stderr=self._stderr, preexec_fn=preexec)
         deadline = time.monotonic() + 10.0
         line = b""
         while not line.endswith(b"\n"):
@@ -97,7 +106,8 @@ class FtpServer:
                 if not chunk:
                     continue
                 line += chunk
-        first = line.decode("utf-8", "replace").splitlines()[0]
+        self.stdout_text = line.decode("utf-8", "replace")
+        first = self.stdout_text.splitlines()[0]
         m = LISTENING_RE.match(first)
         if not m:
             self.kill()
@@ -106,6 +116,21 @@ class FtpServer:
         self.backend = m.group(2)
         self.loops = int(m.group(3))
         return self
+
+    def wait_stdout(self, pattern: str, timeout: float = 10.0) -> re.Match:
+        """The first match of `pattern` in what the server printed at start (read on demand)."""
+        deadline = time.monotonic() + timeout
+        while not (m := re.search(pattern, self.stdout_text, re.M)):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise ServerError(f"{pattern!r} not printed; stdout: {self.stdout_text!r}")
+            r, _, _ = select.select([self.proc.stdout], [], [], left)
+            if r:
+                chunk = os.read(self.proc.stdout.fileno(), 4096)
+                if not chunk:
+                    raise ServerError(f"{pattern!r} not printed before the end of stdout")
+                self.stdout_text += chunk.decode("utf-8", "replace")
+        return m
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
@@ -118,6 +143,11 @@ class FtpServer:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(timeout=10)
+
+    def crash(self) -> None:
+        """SIGKILL, as a crash or an impatient operator would: no clean-up in the server."""
+        self.crashed = True
+        self.kill()
 
     def terminate(self, timeout: float = 10.0) -> int:
         """SIGTERM and wait; returns the exit status (kills and raises if it does not exit)."""
@@ -142,7 +172,9 @@ class FtpServer:
         problems: list[str] = []
         if self.proc is None:
             return problems
-        if self.proc.poll() is not None and not self.expect_exit:
+        if self.crashed:
+            pass
+        elif self.proc.poll() is not None and not self.expect_exit:
             problems.append(f"muxftpd died unexpectedly (status {self.proc.returncode})")
         else:
             try:

@@ -128,7 +128,7 @@ def test_stalled_upload_times_out_and_keeps_old_file(make_server):
 
 @pytest.mark.time_limit(20)
 def test_sigterm_during_upload_removes_temporary(make_server):
-    srv = make_server()
+    srv = make_server(extra=["--shutdown-grace", "0"])  # no time to finish: the upload is cut
     (srv.root / "f.bin").write_bytes(OLD)
     c, data = _start_upload(srv, "f.bin", pseudo_random_bytes(MiB, seed=4))
     srv.expect_exit = True

@@ -1,0 +1,23 @@
+// Stale uploads: the hidden temporary files (kTempPrefix, vfs.hpp) of uploads that were in
+// progress when a server was killed. No client ever sees them under a real name, but they take
+// space and nothing else would remove them; the server sweeps them at start-up, before it accepts
+// anyone (so none of them can be an upload of this process).
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+namespace muxio::ftpd {
+
+struct StaleUploadSweep {
+  std::size_t removed = 0;
+  std::size_t failed = 0;   // could not be removed (permissions)
+  bool incomplete = false;  // the walk stopped at its bound: some may be left
+};
+
+// Walks the tree under dir without following symbolic links, at most max_depth levels deep and
+// max_entries entries in all, and removes the regular files whose names begin with kTempPrefix.
+StaleUploadSweep remove_stale_uploads(const std::string& dir, std::size_t max_entries = 1'000'000,
+                                      int max_depth = 64);
+
+}  // namespace muxio::ftpd

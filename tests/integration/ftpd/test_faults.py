@@ -1,0 +1,373 @@
+"""Faults and signals: a full disk, SIGTERM with a grace period, SIGHUP reloads, kill -9 in the
+middle of an upload. Each test would fail without the behaviour it names."""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from ftpd_support import (
+    BACKENDS, HOST, MUXFTPD, RawControl, file_sha256, pseudo_random_bytes, recv_all, sha256, temp_files,
+    wait_until,
+)
+
+KiB = 1024
+MiB = 1024 * KiB
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+def retr(c: RawControl, name: str) -> bytes:
+    data = c.pasv()
+    assert c.cmd(f"RETR {name}")[0] == 150
+    got = recv_all(data)
+    data.close()
+    code, text = c.reply()
+    assert code == 226, text
+    return got
+
+
+def listing(c: RawControl) -> str:
+    data = c.pasv()
+    assert c.cmd("NLST")[0] == 150
+    got = recv_all(data)
+    data.close()
+    code, text = c.reply()
+    assert code == 226, text
+    return got.decode()
+
+
+def stor(c: RawControl, command: str, payload: bytes) -> tuple[int, str]:
+    """Sends payload for STOR/APPE and returns the final reply. The server may close the data
+    connection before it has everything (a full disk): that is not an error here."""
+    data = c.pasv()
+    code, text = c.cmd(command)
+    assert code == 150, text
+    try:
+        data.sendall(payload)
+        data.shutdown(socket.SHUT_WR)
+    except OSError:
+        pass
+    finally:
+        data.close()
+    return c.reply(timeout=20)
+
+
+def connection_refused(port: int) -> bool:
+    try:
+        s = socket.create_connection((HOST, port), timeout=2)
+    except ConnectionRefusedError:
+        return True
+    s.close()
+    return False
+
+
+def stderr_has(srv, text: str, timeout: float = 5.0) -> bool:
+    return wait_until(lambda: text in srv.stderr_text(), timeout=timeout)
+
+
+# --- disk full --------------------------------------------------------------------------------
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 2 MiB tmpfs, unmounted at the end (after the server of the test has stopped)."""
+    mountpoint = tmp_path / "small-disk"
+    mountpoint.mkdir()
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m,mode=0755", "tmpfs",
+                        str(mountpoint)], capture_output=True, text=True, timeout=30)
+    if r.returncode != 0:
+        pytest.skip(f"mounting a tmpfs is not permitted here (needs root and CAP_SYS_ADMIN): "
+                    f"{r.stderr.strip()}")
+    try:
+        yield mountpoint
+    finally:
+        if subprocess.run(["umount", str(mountpoint)], capture_output=True,
+                          timeout=30).returncode != 0:
+            subprocess.run(["umount", "-l", str(mountpoint)], capture_output=True, timeout=30)
+
+
+def test_stor_on_full_disk_keeps_old_file_and_serves_on(small_disk, make_server):
+    srv = make_server(root=small_disk)
+    old = pseudo_random_bytes(512 * KiB, seed=11)
+    (small_disk / "keep.bin").write_bytes(old)
+    c = srv.raw(login=True)
+    assert c.cmd("TYPE I")[0] == 200
+
+    code, text = stor(c, "STOR keep.bin", pseudo_random_bytes(4 * MiB, seed=12))
+    assert code in (452, 552), text
+    assert temp_files(small_disk) == []
+    assert (small_disk / "keep.bin").read_bytes() == old
+
+    # The space of the failed upload is free again, and the server goes on serving.
+    fits = pseudo_random_bytes(256 * KiB, seed=13)
+    code, text = stor(c, "STOR fits.bin", fits)
+    assert code == 226, text
+    assert (small_disk / "fits.bin").read_bytes() == fits
+    assert sorted(listing(c).split()) == ["fits.bin", "keep.bin"]
+    assert retr(c, "keep.bin") == old
+    c.close()
+
+
+def test_appe_and_resume_on_full_disk_truncate_back(small_disk, make_server):
+    srv = make_server(root=small_disk)
+    before = pseudo_random_bytes(256 * KiB, seed=21)
+    target = small_disk / "grow.bin"
+    target.write_bytes(before)
+    c = srv.raw(login=True)
+    assert c.cmd("TYPE I")[0] == 200
+
+    code, text = stor(c, "APPE grow.bin", pseudo_random_bytes(4 * MiB, seed=22))
+    assert code in (452, 552), text
+    assert target.read_bytes() == before  # the partial tail is gone
+
+    assert c.cmd(f"REST {len(before)}")[0] == 350
+    code, text = stor(c, "STOR grow.bin", pseudo_random_bytes(4 * MiB, seed=23))
+    assert code in (452, 552), text
+    assert target.read_bytes() == before
+
+    tail = pseudo_random_bytes(64 * KiB, seed=24)
+    code, text = stor(c, "APPE grow.bin", tail)
+    assert code == 226, text
+    assert target.read_bytes() == before + tail
+    assert temp_files(small_disk) == []
+    c.close()
+
+
+# --- SIGTERM: stop accepting, let transfers finish within the grace period --------------------
+
+def start_slow_download(srv, size: int) -> tuple[RawControl, socket.socket, bytes]:
+    """RETR of a file of `size` bytes through a small receive buffer: the server can only send
+    as fast as the test reads."""
+    content = pseudo_random_bytes(size, seed=31)
+    (srv.root / "big.bin").write_bytes(content)
+    c = srv.raw(login=True)
+    assert c.cmd("TYPE I")[0] == 200
+    data = c.pasv(rcvbuf=64 * KiB)
+    assert c.cmd("RETR big.bin")[0] == 150
+    return c, data, content
+
+
+def read_slowly(data: socket.socket, chunks: int, pause: float = 0.05) -> bytes:
+    import time
+    got = []
+    for _ in range(chunks):
+        got.append(data.recv(64 * KiB))
+        time.sleep(pause)
+    return b"".join(got)
+
+
+@pytest.mark.time_limit(60)
+@pytest.mark.parametrize("io", BACKENDS)
+def test_sigterm_lets_a_running_download_finish(make_server, io):
+    srv = make_server(io=io, threads=2, extra=["--shutdown-grace", "20"])
+    idle = srv.raw(login=True)
+    c, data, content = start_slow_download(srv, 16 * MiB)
+    head = read_slowly(data, 4)
+
+    srv.expect_exit = True
+    srv.proc.send_signal(signal.SIGTERM)
+    code, text = idle.reply(timeout=5)  # idle sessions end at once
+    assert code == 421, text
+    assert idle.closed_by_server()
+    assert wait_until(lambda: connection_refused(srv.port), timeout=5), \
+        "new connections still accepted after SIGTERM"
+
+    # Well past the moment an immediate stop would have cut it, the download still runs.
+    head += read_slowly(data, 20)
+    assert srv.alive()
+    got = head + recv_all(data)
+    data.close()
+    assert sha256(got) == sha256(content)
+    code, text = c.reply()
+    assert code == 226, text
+    code, text = c.reply()
+    assert code == 421, text
+    assert c.closed_by_server()
+    assert srv.proc.wait(timeout=10) == 0
+
+
+@pytest.mark.time_limit(30)
+def test_sigterm_lets_a_running_upload_finish(make_server):
+    srv = make_server(extra=["--shutdown-grace", "20"])
+    (srv.root / "f.bin").write_bytes(b"old content\n" * 1000)
+    c = srv.raw(login=True)
+    assert c.cmd("TYPE I")[0] == 200
+    data = c.pasv()
+    assert c.cmd("STOR f.bin")[0] == 150
+    first = pseudo_random_bytes(MiB, seed=35)
+    data.sendall(first)
+    assert wait_until(lambda: [p.stat().st_size for p in temp_files(srv.root)] == [len(first)],
+                      timeout=10), "the upload never reached its temporary file"
+
+    srv.expect_exit = True
+    srv.proc.send_signal(signal.SIGTERM)
+    assert stderr_has(srv, "shutting down")
+    rest = pseudo_random_bytes(MiB, seed=36)
+    data.sendall(rest)
+    data.close()
+    code, text = c.reply()
+    assert code == 226, text
+    code, text = c.reply()
+    assert code == 421, text
+    assert srv.proc.wait(timeout=10) == 0
+    assert file_sha256(srv.root / "f.bin") == sha256(first + rest)
+    assert temp_files(srv.root) == []
+
+
+@pytest.mark.time_limit(30)
+def test_sigterm_aborts_transfers_when_grace_ends(make_server):
+    srv = make_server(extra=["--shutdown-grace", "1"])
+    c, data, _ = start_slow_download(srv, 16 * MiB)  # and never read: the transfer stalls
+    srv.expect_exit = True
+    srv.proc.send_signal(signal.SIGTERM)
+    code, text = c.reply(timeout=10)
+    assert code == 426, text
+    code, text = c.reply(timeout=5)
+    assert code == 421, text
+    assert srv.proc.wait(timeout=10) == 0
+    data.close()
+
+
+@pytest.mark.time_limit(30)
+def test_second_sigterm_stops_at_once(make_server):
+    srv = make_server(extra=["--shutdown-grace", "120"])
+    c, data, _ = start_slow_download(srv, 16 * MiB)
+    srv.expect_exit = True
+    srv.proc.send_signal(signal.SIGTERM)
+    assert stderr_has(srv, "shutting down")
+    assert srv.alive()  # draining: the transfer has its grace period
+    srv.proc.send_signal(signal.SIGTERM)
+    assert srv.proc.wait(timeout=10) == 0
+    code, text = c.reply(timeout=5)
+    assert code == 426, text
+    data.close()
+
+
+# --- SIGHUP: reload users and settings without dropping sessions ------------------------------
+
+def set_password(users_file: Path, name: str, password: str) -> None:
+    r = subprocess.run([MUXFTPD, "passwd", str(users_file), name], input=password + "\n",
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+
+
+def login_code(srv, user: str, password: str) -> int:
+    with srv.raw() as c:
+        assert c.cmd(f"USER {user}")[0] == 331
+        return c.cmd(f"PASS {password}", timeout=15)[0]
+
+
+@pytest.mark.time_limit(90)
+def test_sighup_reloads_users_and_keeps_sessions(make_server, tmp_path):
+    users_file = tmp_path / "users"
+    set_password(users_file, "anna", "first-pw")
+    srv = make_server(users=[], extra=["--users-file", str(users_file)])
+    (srv.root / "hello.txt").write_bytes(b"hello\n")
+    old_session = srv.raw(login=True, user="anna", password="first-pw")
+    assert old_session.cmd("TYPE I")[0] == 200
+    assert login_code(srv, "bert", "bert-pw") == 530
+
+    set_password(users_file, "anna", "second-pw")
+    set_password(users_file, "bert", "bert-pw")
+    srv.proc.send_signal(signal.SIGHUP)
+    assert stderr_has(srv, "reload: 2 user(s)")
+
+    assert login_code(srv, "bert", "bert-pw") == 230
+    assert "hello.txt" in listing(old_session)  # still logged in, still serving
+    assert retr(old_session, "hello.txt") == b"hello\n"
+    assert login_code(srv, "anna", "first-pw") == 530
+    assert login_code(srv, "anna", "second-pw") == 230
+
+    # A broken file keeps the users loaded before.
+    users_file.write_text(users_file.read_text() + "not a users line\n")
+    srv.proc.send_signal(signal.SIGHUP)
+    assert stderr_has(srv, "keeping the users loaded before")
+    assert login_code(srv, "bert", "bert-pw") == 230
+    assert login_code(srv, "anna", "second-pw") == 230
+    assert old_session.cmd("NOOP")[0] == 200
+    old_session.close()
+
+
+def greeting(srv) -> str:
+    with RawControl(srv.port, srv.transcript) as c:
+        code, text = c.reply()
+        assert code == 220, text
+        return text
+
+
+@pytest.mark.time_limit(30)
+def test_sighup_reloads_config_file_settings(make_server, tmp_path):
+    config = tmp_path / "muxftpd.toml"
+    config.write_text('banner = "before the reload"\n')
+    srv = make_server(extra=["--config", str(config)])
+    assert "before the reload" in greeting(srv)
+    old_session = srv.raw(login=True)
+
+    config.write_text('banner = "after the reload"\n')
+    srv.proc.send_signal(signal.SIGHUP)
+    assert stderr_has(srv, "reload: settings")
+    assert "after the reload" in greeting(srv)
+    assert old_session.cmd("NOOP")[0] == 200
+
+    config.write_text('banner = "unterminated\n')
+    srv.proc.send_signal(signal.SIGHUP)
+    assert stderr_has(srv, "keeping the settings loaded before")
+    assert "after the reload" in greeting(srv)
+    old_session.close()
+
+
+# --- kill -9 in the middle of an upload -------------------------------------------------------
+
+@pytest.mark.time_limit(40)
+def test_kill_9_mid_upload_keeps_old_file_and_restart_sweeps_temporary(make_server):
+    srv = make_server()
+    old = pseudo_random_bytes(1 * MiB, seed=41)
+    (srv.root / "big.bin").write_bytes(old)
+    c = srv.raw(login=True)
+    assert c.cmd("TYPE I")[0] == 200
+    data = c.pasv()
+    assert c.cmd("STOR big.bin")[0] == 150
+    first = pseudo_random_bytes(2 * MiB, seed=42)
+    data.sendall(first)  # of a larger upload that never ends
+    assert wait_until(lambda: [p.stat().st_size for p in temp_files(srv.root)] == [len(first)],
+                      timeout=10), "the upload never reached its temporary file"
+
+    srv.crash()
+    assert file_sha256(srv.root / "big.bin") == sha256(old)
+    assert len(temp_files(srv.root)) == 1  # what the sweep at the next start is for
+    data.close()
+    c.close()
+
+    again = make_server(root=srv.root)
+    assert temp_files(srv.root) == []
+    assert "removed 1 stale upload file(s)" in again.stderr_text()
+    c = again.raw(login=True)
+    assert c.cmd("TYPE I")[0] == 200
+    assert listing(c).split() == ["big.bin"]
+    assert sha256(retr(c, "big.bin")) == sha256(old)
+    c.close()
+
+
+def test_start_up_sweeps_only_upload_temporaries(make_server, tmp_path):
+    root = tmp_path / "root"
+    (root / "sub" / "deeper").mkdir(parents=True)
+    stale = [root / ".muxftpd-upload-abc123", root / "sub" / "deeper" / ".muxftpd-upload-x"]
+    kept = [root / "keep.muxftpd-upload-", root / ".muxftpd-uploadX", root / "normal.txt",
+            root / "sub" / ".muxftpd-upload-dir" / "inside"]
+    kept[-1].parent.mkdir()
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    kept.append(outside / ".muxftpd-upload-not-ours")
+    (root / "link").symlink_to(outside)  # never followed
+    for p in stale + kept:
+        p.write_bytes(b"x")
+
+    srv = make_server(root=root)
+    assert "removed 2 stale upload file(s)" in srv.stderr_text()
+    assert [p for p in stale if p.exists()] == []
+    assert [p for p in kept if not p.exists()] == []
+    assert srv.raw(login=True).cmd("NOOP")[0] == 200
