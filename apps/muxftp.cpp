@@ -30,6 +30,7 @@
 #include "ftpc/progress_board.hpp"
 #include "ftpc/remote_listing.hpp"
 #include "ftpc/shell.hpp"
+#include "ftpc/tls_options.hpp"
 #include "ftpc/transfer.hpp"
 #include "ftpc/url.hpp"
 #include "muxio/muxio.hpp"
@@ -55,6 +56,9 @@ struct Cli {
   int retries = 3;
   double timeout = 60;
   bool active = false;
+  bool tls = false;       // explicit FTPS (AUTH TLS) on ftp:// URLs
+  bool insecure = false;  // do not verify the server's certificate
+  std::string cacert;     // trust this certificate or CA bundle too
   std::string io = "best";
   bool reverse = false;
   bool remove_extra = false;  // mirror --delete
@@ -108,6 +112,14 @@ Options session_options(const Cli& cli) {
   return o;
 }
 
+TlsSettings tls_settings(const Cli& cli) {
+  TlsSettings t;
+  t.require = cli.tls;
+  t.verify = !cli.insecure;
+  t.ca_file = cli.cacert;
+  return t;
+}
+
 // Not on a terminal (scripts, tests), no prompt: an empty password.
 std::string read_password(const std::string& prompt) {
   return muxio::apps::read_secret_from_terminal(prompt).value_or("");
@@ -126,6 +138,11 @@ std::optional<Endpoint> endpoint_of(const App& app, const Url& url) {
     e.password = read_password("Password for " + url.user + "@" + url.host + ": ");
   }
   e.options = session_options(app.cli);
+  std::string error;
+  if (apply_tls(e.options, url, tls_settings(app.cli), &error)) {
+    err_line(url.display() + ": " + error);
+    return std::nullopt;
+  }
   return e;
 }
 
@@ -581,6 +598,7 @@ Task<void> main_task(App& app) {
 ShellSettings shell_settings(const App& app) {
   ShellSettings s;
   s.options = session_options(app.cli);
+  s.tls = tls_settings(app.cli);
   s.parallel = app.cli.parallel;
   s.retries = app.cli.retries;
   s.resume = app.cli.resume;
@@ -622,6 +640,11 @@ int main(int argc, char** argv) {
   app.add_option("--timeout", cli.timeout, "seconds for replies and stalled data (60)")
       ->check(CLI::Range(0.1, 3600.0));
   app.add_flag("--active", cli.active, "active mode (EPRT/PORT) instead of passive");
+  app.add_flag("--tls", cli.tls,
+               "FTPS: AUTH TLS on ftp:// URLs, never clear text (ftps://: implicit TLS; "
+               "ftpes://: explicit)");
+  app.add_flag("-k,--insecure", cli.insecure, "FTPS without checking the server's certificate");
+  app.add_option("--cacert", cli.cacert, "FTPS: trust this PEM certificate or CA bundle too");
   app.add_option("--io", cli.io, "IO backend: select|poll|epoll|epoll-et");
 
   auto* get = app.add_subcommand("get", "download files (globs in the last segment)");

@@ -262,13 +262,11 @@ int main(int argc, char** argv) {
     return 2;
   }
   ctx.set_users(std::move(*users));
-  ctx.set_settings(ctx.config);
   std::error_code ec;
   if (!std::filesystem::is_directory(cfg.root, ec)) {
     std::cerr << "muxftpd: --root " << cfg.root << " is not a directory\n";
     return 2;
   }
-  sweep_stale_uploads(ctx);
   if (cfg.tls != ServerConfig::TlsMode::off) {
     if (cfg.tls_cert.empty() || cfg.tls_key.empty()) {
       std::cerr << "muxftpd: TLS needs --tls-cert and --tls-key (or tls_cert/tls_key)\n";
@@ -285,6 +283,8 @@ int main(int argc, char** argv) {
     std::cerr << "muxftpd: cannot open transfer log " << cfg.xferlog << "\n";
     return 2;
   }
+  ctx.set_settings(ctx.config);  // what sessions read; a SIGHUP replaces it (reload.cpp)
+  sweep_stale_uploads(ctx);
   Server server(ctx);
   // SIGHUP: the users file again, and the reloadable keys of the config file if there is one.
   SettingsLoader load_settings;

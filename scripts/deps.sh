@@ -17,7 +17,7 @@ packages=(
   gnuplot-nox # the IO-models report's plots (bench/iomodels)
   # benchmark anchors (bench/ftp.sh); pure-ftpd conflicts with vsftpd in Debian, so bench/ftp.sh
   # fetches it with `apt-get download` and unpacks it instead of installing it
-  vsftpd python3-pyftpdlib
+  vsftpd python3-pyftpdlib python3-openssl
 )
 
 missing=()

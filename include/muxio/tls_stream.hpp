@@ -85,6 +85,7 @@ class TlsStream final : public Stream {
   bool transport_eof_ = false;
   bool clean_close_ = false;
   bool shutdown_sent_ = false;
+  bool failed_ = false;  // a TLS error: the session must not be resumed
   std::string last_error_;
 };
 

@@ -349,7 +349,7 @@ Task<Result<ControlConnection::DataSetup>> ControlConnection::prepare_data() {
 }
 
 Task<Result<ControlConnection::DataStream>> ControlConnection::open_transfer(std::string verb,
-                                                                            std::string arg) {
+                                                                             std::string arg) {
   auto setup = co_await prepare_data();
   if (!setup) co_return setup.error();
   auto r = co_await command(verb, arg);
@@ -555,6 +555,14 @@ Task<std::error_code> ControlConnection::store(std::string remote, int fd, std::
   }
   // The end of the file: under TLS a close_notify first, so the server knows it is all there.
   (void)co_await with_timeout(options_.data_timeout, (*stream)->shutdown());
+  // Then wait for the server to close its side. Closing at once with bytes of the server's
+  // unread (TLS 1.3 session tickets) would send a reset, and a reset makes the server's
+  // kernel drop upload data it has not read yet.
+  std::array<std::byte, 4096> sink;
+  for (int i = 0; i < 64; ++i) {
+    auto n = co_await with_timeout(options_.data_timeout, (*stream)->read_some(sink));
+    if (!n || *n == 0) break;
+  }
   (*stream)->close();
   co_return co_await finish_transfer(true);
 }

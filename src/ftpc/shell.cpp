@@ -442,6 +442,10 @@ Task<bool> Shell::open(std::string target) {
   e.user = login.user;
   e.password = login.password;
   e.options = settings_.options;  // what muxftp's subcommands would use for this URL
+  if (apply_tls(e.options, *url, settings_.tls, &error)) {
+    complain(target + ": " + error);
+    co_return false;
+  }
   endpoint_ = e;
   cwd_.clear();
   ControlConnection* c = co_await session();

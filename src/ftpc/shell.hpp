@@ -25,11 +25,13 @@
 
 #include "ftpc/control.hpp"
 #include "ftpc/progress_board.hpp"
+#include "ftpc/tls_options.hpp"
 
 namespace muxio::ftpc {
 
 struct ShellSettings {
   Options options;           // timeouts and active mode of every session
+  TlsSettings tls;           // FTPS: --tls, --insecure, --cacert (ftps:// URLs always)
   std::size_t parallel = 4;  // mget/mput transfers at once (-j)
   int retries = 3;
   bool resume = false;

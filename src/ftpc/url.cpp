@@ -80,7 +80,7 @@ std::string percent_encode_path(std::string_view s) {
 }
 
 std::string Url::display() const {
-  std::string out = security == Security::implicit_tls  ? "ftps://"
+  std::string out = security == Security::implicit_tls   ? "ftps://"
                     : security == Security::explicit_tls ? "ftpes://"
                                                          : "ftp://";
   if (!user.empty()) out += encode_userinfo(user) + "@";

@@ -144,9 +144,11 @@ void AcceptOp::on_completion(int result) {
   if (err == EINTR || err == ECONNABORTED || err == EAGAIN) {
     if (resubmit()) return;
   } else if (err == EMFILE || err == ENFILE) {
-    // The same shedding as on the readiness path (see tcp_listener.hpp).
+    // The same shedding as on the readiness path (see tcp_listener.hpp). But io_uring fails the
+    // accept with EMFILE before it waits for a connection: resubmitting when none was pending
+    // would spin, so then the error goes to the caller, who backs off.
     auto shed = listener_->shed_one();
-    if (shed != TcpListener::Shed::no_spare && resubmit()) return;
+    if (shed == TcpListener::Shed::shed && resubmit()) return;
   }
   error_ = errno_code(err);
   finish_completion(false);

@@ -88,8 +88,11 @@ Result<TlsContext> TlsContext::client(bool verify_peer, const std::string& ca_fi
       return errno_code(EINVAL);
     }
   }
-  // Clients keep the sessions they are given (FTPS data connections resume them).
-  SSL_CTX_set_session_cache_mode(ctx.get(), SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL);
+  // No client session cache: sessions are kept and offered explicitly (FTPS data connections
+  // resume the control connection's). With a client cache, OpenSSL drops a TLS 1.3 session
+  // from it after one resumption and marks it not resumable, which would fail an FTPS
+  // session's second data connection.
+  SSL_CTX_set_session_cache_mode(ctx.get(), SSL_SESS_CACHE_OFF);
   return TlsContext(std::move(ctx), false, verify_peer);
 }
 

@@ -37,6 +37,13 @@ TlsStream::TlsStream(TcpStream transport, const TlsContext& context)
 }
 
 TlsStream::~TlsStream() {
+  // A connection that ends without close_notify (FTPS data connections often do) would make
+  // OpenSSL mark its session unusable, and with it the session it resumed: a control
+  // connection's, which the next data connection must resume again. Only a failed connection
+  // deserves that.
+  if (!failed_ && SSL_is_init_finished(ssl_) == 1) {
+    SSL_set_shutdown(ssl_, SSL_get_shutdown(ssl_) | SSL_SENT_SHUTDOWN);
+  }
   SSL_free(ssl_);
 }
 
@@ -92,6 +99,7 @@ std::string TlsStream::cipher() const {
 }
 
 std::error_code TlsStream::fail(int err, Error fallback) {
+  failed_ = true;
   last_error_ = tls_error_text();
   bool verifying = (SSL_get_verify_mode(ssl_) & SSL_VERIFY_PEER) != 0;
   if (verifying && SSL_is_init_finished(ssl_) == 0 && SSL_get_verify_result(ssl_) != X509_V_OK) {

@@ -219,6 +219,9 @@ class Terminal:
             pid, status = os.waitpid(self.pid, os.WNOHANG)
             if pid:
                 self.status = os.waitstatus_to_exitcode(status)
+                text = self.out.decode("utf-8", "replace")
+                for m in SANITIZER_MARKERS:
+                    assert m not in text, text
                 return self.status
             r, _, _ = select.select([self.fd], [], [], 0.1)
             if r:
