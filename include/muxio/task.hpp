@@ -1,9 +1,12 @@
 // Task<T>: a lazily started coroutine that produces a T, awaited with `co_await`.
 //
 // A Task owns its coroutine frame (move-only; destroying the Task destroys the frame). It starts
-// when it is awaited — control transfers straight into it, and back to the awaiter when it
-// finishes (symmetric transfer, so long chains never grow the stack) — or when it is spawned on a
-// loop (EventLoop::spawn). An exception escaping the coroutine is rethrown at the co_await.
+// when it is awaited, or when it is spawned on a loop (EventLoop::spawn). An awaited task runs
+// at once on the awaiter's stack; if it finishes without suspending, the awaiter simply goes on
+// (no transfer at all), and if it suspends, it resumes the awaiter when it finishes (symmetric
+// transfer). So a loop of awaits that complete at once never grows the stack — which symmetric
+// transfer alone does not guarantee where the compiler makes no tail call (g++ at -O0 or under
+// ASan). An exception escaping the coroutine is rethrown at the co_await.
 // The awaiting coroutine must be a Task too: the child inherits its TaskContext.
 #pragma once
 
@@ -24,12 +27,14 @@ struct PromiseBase {
   std::exception_ptr exception;
   void (*on_root_done)(void*) = nullptr;  // set by EventLoop::spawn for the root coroutine
   void* root = nullptr;
+  bool running_inline = false;  // the awaiter is below us on the stack, in Task::await_suspend
 
   struct FinalAwaiter {
     bool await_ready() noexcept { return false; }
     template <class P>
     std::coroutine_handle<> await_suspend(std::coroutine_handle<P> h) noexcept {
       PromiseBase& p = h.promise();
+      if (p.running_inline) return std::noop_coroutine();  // back to Task::await_suspend
       if (p.continuation) return p.continuation;
       if (p.on_root_done != nullptr) p.on_root_done(p.root);
       return std::noop_coroutine();
@@ -94,15 +99,21 @@ class [[nodiscard]] Task {
     if (h_) std::exchange(h_, {}).destroy();
   }
 
-  // Awaiting: the child runs in the parent's context.
+  // Awaiting: the child runs in the parent's context, at once; false (the parent goes on) when
+  // it finished without suspending.
   bool await_ready() const noexcept { return false; }
   template <class P>
-  std::coroutine_handle<> await_suspend(std::coroutine_handle<P> parent) noexcept {
+  bool await_suspend(std::coroutine_handle<P> parent) noexcept {
     static_assert(std::is_base_of_v<detail::PromiseBase, P>,
                   "a muxio::Task can only be awaited from another muxio::Task");
-    h_.promise().continuation = parent;
-    h_.promise().context = parent.promise().context;
-    return h_;
+    auto& p = h_.promise();
+    p.continuation = parent;
+    p.context = parent.promise().context;
+    p.running_inline = true;
+    h_.resume();
+    if (h_.done()) return false;
+    p.running_inline = false;  // it suspended: it resumes the parent when it finishes
+    return true;
   }
   T await_resume() { return h_.promise().take(); }
 

@@ -22,6 +22,24 @@ TEST(Task, AwaitReturnsValuesThroughDeepChains) {
   EXPECT_EQ(loop.run_until_complete(nested(2000)), 2000);
 }
 
+Task<int> one() {
+  co_return 1;
+}
+
+// Awaits that complete at once, a million times in a row (a client pipelining commands, an
+// endless line read piece by piece): the stack must not grow, at any optimisation level.
+Task<long> many_immediate_awaits(long n) {
+  long sum = 0;
+  for (long i = 0; i < n; ++i)
+    sum += co_await one();
+  co_return sum;
+}
+
+TEST(Task, ImmediateCompletionsDoNotGrowTheStack) {
+  EventLoop loop;
+  EXPECT_EQ(loop.run_until_complete(many_immediate_awaits(1'000'000)), 1'000'000);
+}
+
 TEST(Task, ExceptionsPropagateToTheAwaiter) {
   EventLoop loop;
   auto thrower = []() -> Task<int> {
