@@ -6,7 +6,7 @@ TLS_DIR        ?= ftp-tls
 RUN_ARGS       ?= --listen 127.0.0.1:2121 --root ftp-root --demo-user ftpuser \
                   --tls optional --tls-cert $(TLS_DIR)/cert.pem --tls-key $(TLS_DIR)/key.pem
 
-.PHONY: all build run test deps bench clean format tsan fuzz fuzz-short iomodels-report
+.PHONY: all build run test deps bench bench-client clean format tsan fuzz fuzz-short iomodels-report
 
 all: build
 
@@ -43,6 +43,10 @@ tsan: deps
 
 bench: build
 	@bash bench/echo.sh
+
+# The FTP client against lftp, with the server limiting each connection (bench/ftp_client.py).
+bench-client: build
+	@/usr/bin/python3 bench/ftp_client.py
 
 # The IO-models lab: every examples/iomodels server under the same loads; writes
 # docs/iomodels/REPORT.md and its plots (about 10 minutes on 2 cores; SECONDS=1 for a quick run).

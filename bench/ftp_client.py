@@ -158,8 +158,8 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
 
     print()
-    print(f"Per-connection limit {RATE}B/s; {FILES} x {FILE_MB} MiB files, one {BIG_MB} MiB "
-          f"file; median of {ROUNDS} round(s).")
+    print(f"Per-connection limit {RATE} (bytes/s, powers of 1024); {FILES} x {FILE_MB} MiB "
+          f"files, one {BIG_MB} MiB file; median of {ROUNDS} round(s).")
     print()
     print("| case | tool | 1 connection (s) | N connections (s) | speed-up | muxftp / lftp |")
     print("|---|---|---:|---:|---:|---:|")
