@@ -123,6 +123,15 @@ std::string safe_name(std::string_view name) {
   return out;
 }
 
+std::string displayable_name(std::string_view name) {
+  std::string out(name);
+  for (char& c : out) {
+    auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) c = '?';
+  }
+  return out;
+}
+
 std::string format_list_line(const FileFacts& f, std::int64_t now) {
   char nlink[32];
   std::snprintf(nlink, sizeof nlink, "%4llu", static_cast<unsigned long long>(f.nlink));
@@ -143,7 +152,7 @@ std::string format_list_line(const FileFacts& f, std::int64_t now) {
   out += ' ';
   out += list_date(f.mtime, now);
   out += ' ';
-  out += safe_name(f.name);
+  out += displayable_name(f.name);
   return out;
 }
 

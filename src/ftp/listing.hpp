@@ -12,8 +12,13 @@
 
 namespace muxio::ftp {
 
-// A name fit for one listing line: CR, LF and NUL become '?' (like ls -q).
+// A name fit for one listing line: CR, LF and NUL become '?'. For NLST and MLSD, whose names
+// clients use to fetch the files, so everything else is kept exact.
 std::string safe_name(std::string_view name);
+// A name for a LIST line, which people read: every control character (C0 and DEL) becomes '?',
+// as `ls -q` shows names on a terminal, so a file name cannot carry terminal escape sequences to
+// a user's screen.
+std::string displayable_name(std::string_view name);
 
 enum class FileType { file, dir, link, other };
 

@@ -114,6 +114,15 @@ TEST(FtpListLine, NamesKeepSpacesButNeverLineBreaks) {
             "-rw-r--r--    1 alice    staff        1234 Nov 23 12:34 a??226 b?c");
 }
 
+TEST(FtpListLine, ControlCharactersCannotReachATerminal) {
+  FileFacts f = file_facts();
+  f.name = "[2J]0;ownedx	z Ã©";
+  EXPECT_EQ(format_list_line(f, kNow),
+            "-rw-r--r--    1 alice    staff        1234 Nov 23 12:34 ?[2J?]0;owned?x??z Ã©");
+  // NLST and MLSD keep names exact but for line breaks: clients fetch files by them.
+  EXPECT_EQ(safe_name("[2J	ok"), "[2J	ok");
+}
+
 TEST(FtpListLine, OwnerAndGroupAreSingleColumns) {
   FileFacts f = file_facts();
   f.owner = "";

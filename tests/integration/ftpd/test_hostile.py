@@ -510,7 +510,10 @@ def test_odd_utf8_and_control_characters_in_names(make_server, tmp_path):
         code, text = listing(c, "LIST")
         lines = text.split(b"\r\n")[:-1]
         assert len(lines) == len(shown) and all(LS_LINE.match(line) for line in lines)
-        assert sorted(LS_LINE.match(line).group("name") for line in lines) == shown
+        # LIST is for people: every control character shows as '?' (no terminal escapes).
+        shown_in_list = sorted(re.sub(rb"[\x00-\x1f\x7f]", b"?", n)
+                               for n in list(stored) + list(made_dirs))
+        assert sorted(LS_LINE.match(line).group("name") for line in lines) == shown_in_list
         code, text = listing(c, "MLSD")
         lines = text.split(b"\r\n")[:-1]
         assert len(lines) == len(shown) and all(line.startswith(b"type=") for line in lines)
@@ -556,6 +559,7 @@ def test_control_characters_in_names_cannot_inject_lines(server):
         assert lines[-1] == b"" and len(lines) - 1 == n, lines
         assert all(LS_LINE.match(line) for line in lines[:-1]), lines
         assert sum(b"fake" in line for line in lines) == 2  # the two names that say "fake"
+        assert b"\x1b" not in text, "a terminal escape sequence reached a LIST line"
         code, text = listing(c, "NLST")
         assert len(text.split(b"\r\n")) - 1 == n and b"\n" not in text.replace(b"\r\n", b"")
         code, text = listing(c, "MLSD")
