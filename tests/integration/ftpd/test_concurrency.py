@@ -9,8 +9,8 @@ import time
 import pytest
 
 from ftpd_support import (
-    BACKENDS, TEMP_PREFIX, ThreadErrors, file_sha256, pseudo_random_bytes, recv_all, sha256,
-    temp_files,
+    BACKENDS, TEMP_PREFIX, ThreadErrors, file_sha256, pseudo_random_bytes, recv_all, rst_close,
+    sha256, temp_files, wait_until,
 )
 
 CLIENTS = 50
@@ -223,3 +223,32 @@ def test_abor_running_upload_keeps_old_file(make_server):
         assert c.cmd("NOOP")[0] == 200
     assert (srv.root / "f.bin").read_bytes() == b"the old content"
     assert temp_files(srv.root) == []
+
+
+@pytest.mark.parametrize("direction", ["upload", "download"])
+def test_client_vanishing_right_after_abor(make_server, direction):
+    """ABOR, then both connections dropped at once (reset) before any reply is read: the
+    session ends cleanly, the old file is intact, nothing temporary is left, others go on."""
+    srv = make_server(threads=2)
+    old = b"the old content"
+    (srv.root / "f.bin").write_bytes(old)
+    (srv.root / "big.bin").write_bytes(pseudo_random_bytes(8 * MiB, seed=80))
+    for _ in range(5):
+        c = srv.raw(login=True)
+        assert c.cmd("TYPE I")[0] == 200
+        sock = c.pasv(rcvbuf=4096)
+        if direction == "upload":
+            assert c.cmd("STOR f.bin")[0] == 150
+            sock.sendall(pseudo_random_bytes(1 * MiB, seed=81))
+        else:
+            assert c.cmd("RETR big.bin")[0] == 150
+        c.send(b"ABOR\r\n")
+        rst_close(sock)
+        rst_close(c.sock)
+    other = srv.ftp()
+    assert other.voidcmd("NOOP").startswith("200")
+    buf = io.BytesIO()
+    other.retrbinary("RETR f.bin", buf.write)
+    other.quit()
+    assert buf.getvalue() == old
+    assert wait_until(lambda: temp_files(srv.root) == [], 10), temp_files(srv.root)
