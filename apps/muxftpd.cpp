@@ -309,7 +309,8 @@ int main(int argc, char** argv) {
   for (const auto& a : server.implicit_tls_addresses())
     std::cout << "muxftpd: implicit TLS on " << a.to_string() << std::endl;
   if (ctx.tls) {
-    std::cout << "muxftpd: FTPS " << (cfg.tls == ServerConfig::TlsMode::required ? "required" : "optional")
+    std::cout << "muxftpd: FTPS "
+              << (cfg.tls == ServerConfig::TlsMode::required ? "required" : "optional")
               << ", certificate SHA-256 " << ctx.tls->certificate_fingerprint() << std::endl;
   }
   if (!demo_password.empty()) {

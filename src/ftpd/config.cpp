@@ -119,10 +119,10 @@ std::error_code load_config_file(const std::string& path, ServerConfig& cfg, std
   read(t, "max_login_failures", cfg.limits.max_login_failures);
   read_seconds(t, "ban_seconds", cfg.limits.ban_seconds);
   for (auto [key, field] : {std::pair{"download_rate", &cfg.bandwidth.session_download},
-                             std::pair{"upload_rate", &cfg.bandwidth.session_upload},
-                             std::pair{"user_download_rate", &cfg.bandwidth.user_download},
-                             std::pair{"user_upload_rate", &cfg.bandwidth.user_upload},
-                             std::pair{"quota_bytes", &cfg.quota.bytes}}) {
+                            std::pair{"upload_rate", &cfg.bandwidth.session_upload},
+                            std::pair{"user_download_rate", &cfg.bandwidth.user_download},
+                            std::pair{"user_upload_rate", &cfg.bandwidth.user_upload},
+                            std::pair{"quota_bytes", &cfg.quota.bytes}}) {
     if (!read_bytes(t, key, *field)) {
       *error = path + ": " + key + " must be a number of bytes, or a number with K, M or G";
       return errno_code(EINVAL);

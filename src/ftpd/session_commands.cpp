@@ -151,8 +151,11 @@ Task<void> Session::cmd_feat(const std::string&) {
       " EPRT", " EPSV",        " MDTM", " MFMT", " MLST type*;size*;modify*;perm*;unique*;",
       " PASV", " REST STREAM", " SIZE", " TVFS", " UTF8"};
   static const std::vector<std::string> kTlsFeatures = {
-      " AUTH TLS", " EPRT", " EPSV", " MDTM", " MFMT", " MLST type*;size*;modify*;perm*;unique*;",
-      " PASV",     " PBSZ", " PROT", " REST STREAM", " SIZE", " TVFS", " UTF8"};
+      " AUTH TLS",    " EPRT", " EPSV",
+      " MDTM",        " MFMT", " MLST type*;size*;modify*;perm*;unique*;",
+      " PASV",        " PBSZ", " PROT",
+      " REST STREAM", " SIZE", " TVFS",
+      " UTF8"};
   const std::vector<std::string>& features = server_.tls ? kTlsFeatures : kFeatures;
   co_await reply_lines(211, "Features:", features, "End");
 }

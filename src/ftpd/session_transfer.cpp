@@ -179,10 +179,9 @@ Task<void> Session::cmd_retr(const std::string& arg) {
 Task<void> Session::send_file(UniqueFd file, std::string path, std::uint64_t offset,
                               std::uint64_t size) {
   TimePoint started = Clock::now();
-  auto data = co_await open_data_connection(std::string("Opening ") +
-                                            (binary_ ? "BINARY" : "ASCII") +
-                                            " mode data connection for " + path + " (" +
-                                            std::to_string(size) + " bytes).");
+  auto data = co_await open_data_connection(
+      std::string("Opening ") + (binary_ ? "BINARY" : "ASCII") + " mode data connection for " +
+      path + " (" + std::to_string(size) + " bytes).");
   if (!data) {
     record_transfer(path, 0, false, false, started);
     co_return;
