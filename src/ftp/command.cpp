@@ -33,6 +33,14 @@ std::size_t skip_subnegotiation(std::string_view s, std::size_t from) {
 
 }  // namespace
 
+std::string ascii_upper(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+  }
+  return out;
+}
+
 std::string strip_telnet(std::string_view line) {
   std::string out;
   out.reserve(line.size());

@@ -26,6 +26,9 @@ inline constexpr std::size_t kMaxCommandLine = 4096;
 // the end -> dropped. Clients send IAC IP, IAC DM before ABOR (RFC 959 §4.1.3).
 std::string strip_telnet(std::string_view line);
 
+// "tls" -> "TLS": ASCII letters upper-cased (arguments like TYPE a, PROT p, AUTH tls).
+std::string ascii_upper(std::string_view s);
+
 // Parses one line (terminator already removed, Telnet already stripped). The verb is 1..8 ASCII
 // letters/digits ('X' aliases such as XMKD, MLSD, ...), upper-cased; it ends the line or is
 // followed by one space and the argument. Anything else -> bad_verb. NUL anywhere -> nul_byte

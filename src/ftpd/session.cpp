@@ -12,14 +12,9 @@
 namespace muxio::ftpd {
 
 namespace {
-Duration seconds(std::chrono::seconds s) {
-  return std::chrono::duration_cast<Duration>(s);
-}
-
-// Awaits that complete at once (a pipelined command, a read of bytes already received) resume
-// their awaiter with a call where the compiler does not make symmetric transfer a tail call (GCC
-// at -O0, sanitizer builds): a loop of them grows the stack until it overflows — a client flooding
-// the control connection crashed the server. Going back to the event loop now and then unwinds it.
+// A client that pipelines commands (or an endless line) keeps a session busy without it ever
+// waiting for IO; going back to the event loop every so many turns lets the other sessions of
+// the loop run meanwhile.
 constexpr unsigned kTurnsBeforeYield = 64;
 }  // namespace
 
@@ -34,7 +29,7 @@ Session::Session(EventLoop& loop, ServerContext& server, TcpStream control, Sock
       data_(loop, *settings_, *control_tcp_.local_address(), peer,
             [this](const std::string& m) { server_.log->warn("[{}] {}", id_, m); }) {
   server_.sessions_open.fetch_add(1);
-  login_deadline_ = Clock::now() + seconds(settings_->login_timeout);
+  login_deadline_ = Clock::now() + settings_->login_timeout;
   // A graceful shutdown finds the sessions of a loop here (Server::drain).
   if (auto it = server_.sessions.find(&loop); it != server_.sessions.end()) {
     siblings_ = &it->second;
@@ -114,7 +109,7 @@ Task<std::optional<std::string>> Session::read_command_line() {
         break;
     }
     if (server_.shutting_down) co_return std::nullopt;  // idle now: run() says 421
-    auto timeout = logged_in_ ? seconds(settings_->idle_timeout) : login_deadline_ - Clock::now();
+    auto timeout = logged_in_ ? Duration(settings_->idle_timeout) : login_deadline_ - Clock::now();
     waiting_for_command_ = true;
     auto n = co_await with_timeout(timeout, control().read_some(buf));
     waiting_for_command_ = false;

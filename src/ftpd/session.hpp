@@ -110,6 +110,8 @@ class Session {
   Task<void> cmd_ccc(const std::string& arg);
   Task<bool> start_control_tls();
   bool tls_required_for(std::string_view user) const;
+  // "anonymous" or "ftp" on a server that allows anonymous logins.
+  bool is_anonymous_login(std::string_view name) const;
   // Replies 521/522 itself when the data connection must be or could not be secured.
   Task<bool> secure_data_connection(DataConnection& conn);
 

@@ -10,19 +10,9 @@
 
 namespace muxio::ftpd {
 
-namespace {
-
-bool is_anonymous_name(std::string_view name) {
-  return name == "anonymous" || name == "ftp";
+bool Session::is_anonymous_login(std::string_view name) const {
+  return settings_->anonymous && (name == "anonymous" || name == "ftp");
 }
-
-std::string upper(std::string s) {
-  for (char& c : s)
-    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return s;
-}
-
-}  // namespace
 
 Task<void> Session::cmd_user(const std::string& arg) {
   if (logged_in_) {
@@ -34,7 +24,7 @@ Task<void> Session::cmd_user(const std::string& arg) {
     co_return;
   }
   pending_user_ = arg;
-  if (server_.config.anonymous && is_anonymous_name(arg)) {
+  if (is_anonymous_login(arg)) {
     co_await reply(331, "Anonymous login ok, send your e-mail address as password.");
   } else {
     co_await reply(331, "Password required for " + arg + ".");
@@ -61,7 +51,7 @@ Task<void> Session::cmd_pass(const std::string& arg) {
   User anonymous;
   const User* user = nullptr;
   bool ok = false;
-  if (server_.config.anonymous && is_anonymous_name(name)) {
+  if (is_anonymous_login(name)) {
     anonymous.name = name;
     anonymous.anonymous = true;
     anonymous.permissions = server_.config.anonymous_permissions;
@@ -161,7 +151,7 @@ Task<void> Session::cmd_feat(const std::string&) {
 }
 
 Task<void> Session::cmd_opts(const std::string& arg) {
-  std::string a = upper(arg);
+  std::string a = ftp::ascii_upper(arg);
   if (a == "UTF8 ON" || a == "UTF8" || a == "UTF-8 ON") {
     co_await reply(200, "Always in UTF8 mode.");
   } else if (a.rfind("MLST", 0) == 0) {
@@ -203,7 +193,7 @@ Task<void> Session::cmd_stat(const std::string& arg) {
 }
 
 Task<void> Session::cmd_type(const std::string& arg) {
-  std::string a = upper(arg);
+  std::string a = ftp::ascii_upper(arg);
   if (a == "I" || a == "L 8" || a == "L8") {
     binary_ = true;
     co_await reply(200, "Switching to Binary mode.");
@@ -218,7 +208,7 @@ Task<void> Session::cmd_type(const std::string& arg) {
 }
 
 Task<void> Session::cmd_mode(const std::string& arg) {
-  if (upper(arg) == "S") {
+  if (ftp::ascii_upper(arg) == "S") {
     co_await reply(200, "Mode set to S.");
   } else {
     co_await reply(504, "Only stream mode is supported.");
@@ -226,7 +216,7 @@ Task<void> Session::cmd_mode(const std::string& arg) {
 }
 
 Task<void> Session::cmd_stru(const std::string& arg) {
-  if (upper(arg) == "F") {
+  if (ftp::ascii_upper(arg) == "F") {
     co_await reply(200, "Structure set to F.");
   } else {
     co_await reply(504, "Only file structure is supported.");
@@ -278,7 +268,7 @@ Task<void> Session::cmd_pasv(const std::string&) {
 }
 
 Task<void> Session::cmd_epsv(const std::string& arg) {
-  std::string a = upper(arg);
+  std::string a = ftp::ascii_upper(arg);
   if (a == "ALL") {
     epsv_all_ = true;
     co_await reply(200, "EPSV ALL ok: only EPSV from now on.");

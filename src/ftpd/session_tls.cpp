@@ -6,24 +6,9 @@
 
 namespace muxio::ftpd {
 
-namespace {
-
-std::string upper(std::string s) {
-  for (char& c : s)
-    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return s;
-}
-
-Duration seconds(std::chrono::seconds s) {
-  return std::chrono::duration_cast<Duration>(s);
-}
-
-}  // namespace
-
 bool Session::tls_required_for(std::string_view user) const {
   if (settings_->tls != ServerConfig::TlsMode::required || control_tls_) return false;
-  bool anonymous = settings_->anonymous && (user == "anonymous" || user == "ftp");
-  return !anonymous;
+  return !is_anonymous_login(user);
 }
 
 Task<void> Session::cmd_auth(const std::string& arg) {
@@ -35,7 +20,7 @@ Task<void> Session::cmd_auth(const std::string& arg) {
     co_await reply(503, "Already using TLS.");
     co_return;
   }
-  std::string mechanism = upper(arg);
+  std::string mechanism = ftp::ascii_upper(arg);
   if (mechanism != "TLS" && mechanism != "TLS-C" && mechanism != "SSL" && mechanism != "TLS-P") {
     co_await reply(504, "AUTH TLS is the supported mechanism.");
     co_return;
@@ -66,7 +51,7 @@ Task<bool> Session::start_control_tls() {
   tls_session_context_.assign(reinterpret_cast<const char*>(token), sizeof token);
   control_tls_ = std::make_unique<TlsStream>(std::move(control_tcp_), *server_.tls);
   control_tls_->set_session_id_context(tls_session_context_);
-  auto ec = co_await with_timeout(seconds(settings_->login_timeout), control_tls_->handshake());
+  auto ec = co_await with_timeout(settings_->login_timeout, control_tls_->handshake());
   if (ec) {
     log("TLS handshake on the control connection failed: " + ec.message() + " " +
         control_tls_->last_error());
@@ -94,7 +79,7 @@ Task<void> Session::cmd_prot(const std::string& arg) {
     co_await reply(503, "PROT needs AUTH TLS and PBSZ first.");
     co_return;
   }
-  std::string level = upper(arg);
+  std::string level = ftp::ascii_upper(arg);
   if (level == "P") {
     protect_data_ = true;
     co_await reply(200, "Protection level set to Private.");
@@ -133,7 +118,7 @@ Task<bool> Session::secure_data_connection(DataConnection& conn) {
   conn.tls = std::make_unique<TlsStream>(std::move(conn.tcp), *server_.tls);
   conn.tls->set_session_id_context(tls_session_context_);
   conn.tls->set_ticket_count(0);  // clients resume the control connection's session instead
-  auto ec = co_await with_timeout(seconds(settings_->data_timeout), conn.tls->handshake());
+  auto ec = co_await with_timeout(settings_->data_timeout, conn.tls->handshake());
   if (ec) {
     log("TLS handshake on the data connection failed: " + ec.message() + " " +
         conn.tls->last_error());

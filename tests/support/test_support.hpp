@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <random>
 #include <string>
 #include <utility>
 #include <vector>
@@ -58,6 +59,28 @@ inline TcpListener listen_local(EventLoop& loop, ListenOptions opt = {}) {
 
 inline std::span<const std::byte> bytes_of(std::string_view s) {
   return std::as_bytes(std::span<const char>(s.data(), s.size()));
+}
+
+// n pseudo-random bytes, the same for the same seed.
+inline std::vector<std::byte> random_bytes(std::size_t n, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::vector<std::byte> v(n);
+  for (auto& b : v)
+    b = static_cast<std::byte>(rng());
+  return v;
+}
+
+// Reads exactly n bytes from any stream (TCP, TLS), or fails (ECONNRESET at an early end).
+inline Task<Result<std::vector<std::byte>>> read_exactly(Stream& s, std::size_t n) {
+  std::vector<std::byte> out(n);
+  std::size_t got = 0;
+  while (got < n) {
+    auto r = co_await s.read_some(std::span(out).subspan(got));
+    if (!r) co_return r.error();
+    if (*r == 0) co_return errno_code(ECONNRESET);
+    got += *r;
+  }
+  co_return out;
 }
 
 }  // namespace muxio::test

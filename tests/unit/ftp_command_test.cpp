@@ -155,3 +155,15 @@ TEST(FtpParseCommandLine, StripsTelnetThenParses) {
 
 }  // namespace
 }  // namespace muxio::ftp
+
+namespace muxio::ftp {
+namespace {
+
+TEST(AsciiUpper, UpperCasesAsciiLettersOnly) {
+  EXPECT_EQ(ascii_upper("tls-c p"), "TLS-C P");
+  EXPECT_EQ(ascii_upper("\xc3\xa9z9"), "\xc3\xa9Z9");  // bytes of UTF-8 left alone
+  EXPECT_EQ(ascii_upper(""), "");
+}
+
+}  // namespace
+}  // namespace muxio::ftp

@@ -11,28 +11,9 @@
 namespace muxio {
 namespace {
 
+using test::random_bytes;
+using test::read_exactly;
 using namespace std::chrono_literals;
-
-std::vector<std::byte> random_bytes(std::size_t n, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::vector<std::byte> v(n);
-  for (auto& b : v)
-    b = static_cast<std::byte>(rng());
-  return v;
-}
-
-// Reads exactly n bytes or fails.
-Task<Result<std::vector<std::byte>>> read_exactly(TcpStream& s, std::size_t n) {
-  std::vector<std::byte> out(n);
-  std::size_t got = 0;
-  while (got < n) {
-    auto r = co_await s.recv(std::span(out).subspan(got));
-    if (!r) co_return r.error();
-    if (*r == 0) co_return errno_code(ECONNRESET);
-    got += *r;
-  }
-  co_return out;
-}
 
 Task<void> echo_once(TcpListener& listener) {
   auto a = co_await listener.accept();

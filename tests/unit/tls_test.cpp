@@ -11,6 +11,8 @@
 namespace muxio {
 namespace {
 
+using test::random_bytes;
+using test::read_exactly;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
@@ -54,26 +56,6 @@ TlsContext client_context(bool verify, const std::string& ca = "") {
   auto ctx = TlsContext::client(verify, ca, &error);
   EXPECT_TRUE(ctx.ok()) << error;
   return *ctx;
-}
-
-std::vector<std::byte> random_bytes(std::size_t n, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::vector<std::byte> v(n);
-  for (auto& b : v)
-    b = static_cast<std::byte>(rng());
-  return v;
-}
-
-Task<Result<std::vector<std::byte>>> read_exactly(Stream& s, std::size_t n) {
-  std::vector<std::byte> out(n);
-  std::size_t got = 0;
-  while (got < n) {
-    auto r = co_await s.read_some(std::span(out).subspan(got));
-    if (!r) co_return r.error();
-    if (*r == 0) co_return errno_code(ECONNRESET);
-    got += *r;
-  }
-  co_return out;
 }
 
 // Accepts one connection, shakes hands with `sid`, echoes until the peer's close_notify, then

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from ftpd_support import HOST, PASSWORD, USER, TIMEOUT, RawControl, pseudo_random_bytes
+from ftpd_support import (HOST, PASSWORD, TIMEOUT, USER, drain, make_certificate,
+                          pseudo_random_bytes)
 
 CURL = shutil.which("curl")
 LFTP = shutil.which("lftp")
@@ -29,14 +30,7 @@ pytestmark = pytest.mark.skipif(OPENSSL is None, reason="openssl not installed")
 
 @pytest.fixture(scope="session")
 def certificate(tmp_path_factory) -> tuple[Path, Path]:
-    d = tmp_path_factory.mktemp("tls")
-    cert, key = d / "cert.pem", d / "key.pem"
-    subprocess.run([OPENSSL, "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                    "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj", "/CN=localhost",
-                    "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
-                    "-keyout", str(key), "-out", str(cert)],
-                   check=True, capture_output=True, timeout=60)
-    return cert, key
+    return make_certificate(tmp_path_factory.mktemp("tls"))
 
 
 @pytest.fixture
@@ -124,12 +118,7 @@ def test_data_is_encrypted_on_the_wire(tls_server, certificate):
     assert f.getresp().startswith("150")
     # We never start TLS: the server waits for a ClientHello and then gives up with 522/426.
     raw.sendall(b"GET / HTTP/1.0\r\n\r\n")
-    got = b""
-    try:
-        while chunk := raw.recv(65536):
-            got += chunk
-    except OSError:
-        pass
+    got = drain(raw)
     raw.close()
     assert secret[:40] not in got
     with pytest.raises(ftplib.error_perm, match="^522"):
@@ -294,12 +283,7 @@ def test_client_vanishing_mid_handshake_does_not_hurt_others(tls_server, certifi
     raw.sendall(b"AUTH TLS\r\n")
     raw.recv(1024)
     raw.sendall(b"USER alice\r\nPASS s3cret\r\n")
-    reply = b""
-    try:
-        while chunk := raw.recv(1024):
-            reply += chunk
-    except OSError:
-        pass
+    reply = drain(raw)
     raw.close()
     assert b"230" not in reply and b"331" not in reply, "no command runs outside TLS"
     f = connect_tls(srv, certificate)
