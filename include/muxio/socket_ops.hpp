@@ -3,6 +3,7 @@
 //   co_await SendAllOp -> std::error_code (all bytes written, or why not)
 //   co_await SendfileOp -> Result<size_t> (bytes sent from the file; short only at end of file)
 //   co_await ConnectOp -> std::error_code
+// On io_uring each is submitted to the ring and completes with its result.
 // They allocate nothing and are awaited straight from TcpStream's members.
 #pragma once
 
@@ -12,6 +13,7 @@
 #include <span>
 
 #include "muxio/io_handle.hpp"
+#include "muxio/socket_address.hpp"
 
 namespace muxio {
 
@@ -51,11 +53,36 @@ class SendAllOp final : public IoAwaitable<SendAllOp>, public CompletionOp {
   std::error_code error_;
 };
 
-class SendfileOp final : public IoAwaitable<SendfileOp> {
+// The pipe a sendfile on io_uring goes through: the ring has no sendfile, but splice(2) from the
+// file into a pipe and from the pipe into the socket moves the same pages without a copy through
+// user space. Owned by the stream, made on its first sendfile; a transfer that ended with bytes
+// still in it (cancelled halfway) leaves it dirty, and the next sendfile makes a new one.
+struct SplicePipe {
+  SplicePipe();
+  ~SplicePipe();
+  SplicePipe(const SplicePipe&) = delete;
+  SplicePipe& operator=(const SplicePipe&) = delete;
+  bool ok() const { return read_end >= 0; }
+
+  int read_end = -1;
+  int write_end = -1;
+  std::size_t capacity = 0;
+  bool dirty = false;
+};
+
+// Readiness backends: sendfile(2) whenever the socket is writable. io_uring: splice file -> pipe,
+// splice pipe -> socket, and a poll for POLLOUT when the socket is full, each a completion.
+class SendfileOp final : public IoAwaitable<SendfileOp>, public CompletionOp {
  public:
-  SendfileOp(IoHandle* io, int file_fd, off_t offset, std::size_t count)
-      : IoAwaitable(io, Direction::write), file_fd_(file_fd), offset_(offset), rest_(count) {}
+  SendfileOp(IoHandle* io, SplicePipe* pipe, int file_fd, off_t offset, std::size_t count)
+      : IoAwaitable(io, Direction::write),
+        pipe_(pipe),
+        file_fd_(file_fd),
+        offset_(offset),
+        rest_(count) {}
   bool perform() override;
+  void prepare(void* sqe) override;
+  void on_completion(int result) override;
   void fail(std::error_code ec) { error_ = ec; }
   Result<std::size_t> await_resume() const {
     if (error_ && sent_ == 0) return error_;
@@ -63,22 +90,34 @@ class SendfileOp final : public IoAwaitable<SendfileOp> {
   }
 
  private:
+  enum class Step { fill, drain, wait_writable };
+  void next_step(int result);
+  void finish(std::error_code ec);
+
+  SplicePipe* pipe_;
   int file_fd_;
   off_t offset_;
-  std::size_t rest_;
+  std::size_t rest_;  // bytes still to take from the file
   std::size_t sent_ = 0;
+  std::size_t in_pipe_ = 0;
+  Step step_ = Step::fill;
   std::error_code error_;
 };
 
-// Waits for a non-blocking connect(2) that returned EINPROGRESS to finish.
-class ConnectOp final : public IoAwaitable<ConnectOp> {
+// Connects a non-blocking socket: connect(2) then a wait for writability on readiness backends,
+// one connect operation on io_uring.
+class ConnectOp final : public IoAwaitable<ConnectOp>, public CompletionOp {
  public:
-  explicit ConnectOp(IoHandle* io) : IoAwaitable(io, Direction::write) {}
+  ConnectOp(IoHandle* io, const SocketAddress& addr)
+      : IoAwaitable(io, Direction::write), addr_(addr) {}
   bool perform() override;
+  void prepare(void* sqe) override;
+  void on_completion(int result) override;
   void fail(std::error_code ec) { error_ = ec; }
   std::error_code await_resume() const { return error_; }
 
  private:
+  SocketAddress addr_;
   bool started_ = false;
   std::error_code error_;
 };

@@ -31,9 +31,10 @@ class TcpStream final : public Stream {
   SendAllOp send_all(std::string_view s) {
     return send_all(std::as_bytes(std::span<const char>(s.data(), s.size())));
   }
-  // Sends count bytes of file_fd from offset with sendfile(2): no copy through user space.
+  // Sends count bytes of file_fd from offset with sendfile(2), or splice(2) on io_uring: no copy
+  // through user space.
   SendfileOp sendfile(int file_fd, off_t offset, std::size_t count) {
-    return SendfileOp(io_.get(), file_fd, offset, count);
+    return SendfileOp(io_.get(), splice_pipe(), file_fd, offset, count);
   }
 
   Task<Result<std::size_t>> read_some(std::span<std::byte> buf) override;
@@ -49,8 +50,12 @@ class TcpStream final : public Stream {
   Result<SocketAddress> peer_address() const { return SocketAddress::peer_of(fd_); }
 
  private:
+  // The pipe sendfile splices through, on io_uring only (nullptr on readiness backends).
+  SplicePipe* splice_pipe();
+
   int fd_ = -1;
   std::unique_ptr<IoHandle> io_;
+  std::unique_ptr<SplicePipe> splice_pipe_;
 };
 
 }  // namespace muxio

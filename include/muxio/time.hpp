@@ -2,8 +2,10 @@
 #pragma once
 
 #include <coroutine>
+#include <cstdint>
 #include <optional>
 
+#include "muxio/completion.hpp"
 #include "muxio/event_loop.hpp"
 #include "muxio/timer.hpp"
 
@@ -41,7 +43,9 @@ Task<T> shielded(Task<T> inner) {
 
 // co_await sleep_for(d): suspends the task for d; returns Error::cancelled or Error::timed_out if
 // the task is cancelled or its timeout expires first. sleep_for(0) yields to the next iteration.
-class SleepAwaiter final : public Cancellable {
+// On io_uring the sleep is a timeout operation on the ring (the kernel's timer completes it like
+// any other operation); elsewhere it is a timer of the loop.
+class SleepAwaiter final : public Cancellable, public CompletionOp {
  public:
   explicit SleepAwaiter(Duration d) : delay_(d) {}
   SleepAwaiter(const SleepAwaiter&) = delete;
@@ -50,32 +54,25 @@ class SleepAwaiter final : public Cancellable {
   bool await_ready() const noexcept { return false; }
   template <class P>
   bool await_suspend(std::coroutine_handle<P> h) {
-    ctx_ = context_of(h);
-    if ((result_ = ctx_->stop_reason())) return false;
-    waiting_ = h;
-    timer_.emplace(*ctx_->loop, [this] { wake({}); });
-    timer_->arm_after(delay_);
-    ctx_->pending = this;
-    return true;
+    return start(context_of(h), h);
   }
   std::error_code await_resume() const noexcept { return result_; }
 
-  void interrupt(std::error_code reason) override {
-    timer_->cancel();
-    wake(reason);
-  }
+  void interrupt(std::error_code reason) override;
+  void prepare(void* sqe) override;
+  void on_completion(int result) override;
 
  private:
-  void wake(std::error_code reason) {
-    result_ = reason;
-    if (ctx_->pending == this) ctx_->pending = nullptr;
-    ctx_->loop->resume_soon(waiting_);
-  }
+  bool start(TaskContext* ctx, std::coroutine_handle<> h);
+  void wake(std::error_code reason);
 
   Duration delay_;
   TaskContext* ctx_ = nullptr;
   std::coroutine_handle<> waiting_;
   std::optional<Timer> timer_;
+  Proactor* proactor_ = nullptr;  // set while the sleep is on the ring
+  std::error_code interrupted_;
+  std::int64_t ring_time_[2] = {0, 0};  // the kernel's timespec, read when it is submitted
   std::error_code result_;
 };
 

@@ -9,6 +9,7 @@
 #include "ftp/listing.hpp"
 #include "ftp/vpath.hpp"
 #include "ftpd/session.hpp"
+#include "muxio/file_ops.hpp"
 #include "muxio/thread_pool.hpp"
 
 #include <random>
@@ -54,16 +55,13 @@ class StallWatchdog {
   Timer timer_;
 };
 
-std::error_code write_all_to_file(int fd, std::string_view data) {
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return errno_code(errno);
-    }
-    data.remove_prefix(static_cast<std::size_t>(n));
-  }
-  return {};
+// On io_uring the kernel writes (a slow disk stalls no loop); elsewhere write(2) on the loop
+// thread. Shielded: a write that has started finishes whole even when the transfer is aborted
+// meanwhile, so an abort is reported as one (at the next read of the socket), never as a disk
+// error.
+Task<std::error_code> write_to_file(int fd, std::string_view data) {
+  co_return co_await shielded(
+      write_file_all(fd, std::as_bytes(std::span(data.data(), data.size()))));
 }
 
 // -1 if it cannot be known.
@@ -212,11 +210,13 @@ Task<void> Session::send_file(UniqueFd file, std::string path, std::uint64_t off
     std::string wire;
     while (!ec) {
       std::size_t chunk = paced_chunk(false, raw.size());
-      ssize_t n = ::pread(file.get(), raw.data(), chunk, static_cast<off_t>(pos));
-      if (n < 0) ec = errno_code(errno);
-      if (n <= 0) break;
-      pos += static_cast<std::uint64_t>(n);
-      std::string_view out(raw.data(), static_cast<std::size_t>(n));
+      auto n =
+          co_await read_file_at(file.get(), std::as_writable_bytes(std::span(raw).first(chunk)),
+                                static_cast<std::int64_t>(pos));
+      if (!n) ec = n.error();
+      if (!n || *n == 0) break;
+      pos += *n;
+      std::string_view out(raw.data(), *n);
       if (!binary_) {
         wire.clear();
         codec.convert(out, wire);
@@ -224,7 +224,7 @@ Task<void> Session::send_file(UniqueFd file, std::string path, std::uint64_t off
       }
       ec = co_await data->stream().write_all(std::as_bytes(std::span(out.data(), out.size())));
       transfer_bytes_ = pos - offset;
-      if (!ec) ec = co_await pace(false, static_cast<std::size_t>(n));
+      if (!ec) ec = co_await pace(false, *n);
     }
   }
   co_await data->finish();
@@ -368,12 +368,16 @@ Task<void> Session::receive_file(UniqueFd file, std::optional<TempFile> temp, st
       disk_error = errno_code(EDQUOT);
       break;
     }
-    if ((disk_error = write_all_to_file(file.get(), chunk))) break;
+    if ((disk_error = co_await write_to_file(file.get(), chunk))) break;
   }
   if (!net_error && !disk_error && !binary_) {
     text.clear();
     codec.finish(text);
-    disk_error = take_quota(text.size()) ? write_all_to_file(file.get(), text) : errno_code(EDQUOT);
+    if (take_quota(text.size())) {
+      disk_error = co_await write_to_file(file.get(), text);
+    } else {
+      disk_error = errno_code(EDQUOT);
+    }
   }
   co_await data->finish();  // under TLS, answers the client's close_notify with ours
   if (!net_error && !disk_error) {

@@ -1,9 +1,13 @@
 #include "muxio/socket_ops.hpp"
 
+#include <fcntl.h>
 #include <liburing.h>
+#include <poll.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 namespace muxio {
@@ -56,7 +60,7 @@ void SendAllOp::on_completion(int result) {
     sent_ += static_cast<std::size_t>(result);
     rest_ = rest_.subspan(static_cast<std::size_t>(result));
     if (!rest_.empty() && resubmit()) return;  // a partial send: the kernel takes the rest next
-  } else {
+  } else if (result < 0 || !rest_.empty()) {   // (0 for an empty buffer is a complete send)
     error_ = errno_code(result < 0 ? -result : EPIPE);
   }
   // Cancelled halfway, the bytes already sent are gone: report the cancellation.
@@ -101,10 +105,111 @@ bool SendfileOp::perform() {
   return true;
 }
 
+SplicePipe::SplicePipe() {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) < 0) return;
+  read_end = fds[0];
+  write_end = fds[1];
+  // A larger pipe moves more per splice; unprivileged processes get up to fs.pipe-max-size.
+  int size = ::fcntl(write_end, F_SETPIPE_SZ, 1 << 20);
+  if (size < 0) size = ::fcntl(write_end, F_GETPIPE_SZ);
+  capacity = size > 0 ? static_cast<std::size_t>(size) : 65536;
+}
+
+SplicePipe::~SplicePipe() {
+  if (read_end >= 0) ::close(read_end);
+  if (write_end >= 0) ::close(write_end);
+}
+
+void SendfileOp::prepare(void* sqe) {
+  auto* s = static_cast<io_uring_sqe*>(sqe);
+  if (pipe_ == nullptr || !pipe_->ok()) {
+    io_uring_prep_nop(s);  // no pipe (out of descriptors): the completion reports it
+    return;
+  }
+  switch (step_) {
+    case Step::fill:
+      io_uring_prep_splice(s, file_fd_, offset_, pipe_->write_end, -1,
+                           static_cast<unsigned>(std::min(rest_, pipe_->capacity)), 0);
+      break;
+    case Step::drain:
+      io_uring_prep_splice(s, pipe_->read_end, -1, io_->fd(), -1, static_cast<unsigned>(in_pipe_),
+                           0);
+      break;
+    case Step::wait_writable:
+      io_uring_prep_poll_add(s, io_->fd(), POLLOUT);
+      break;
+  }
+}
+
+void SendfileOp::on_completion(int result) {
+  if (pipe_ == nullptr || !pipe_->ok()) {
+    finish(errno_code(EMFILE));
+    return;
+  }
+  next_step(result);
+}
+
+// fill -> drain (-> wait_writable -> drain, while the socket is full) -> fill ... until the count
+// is sent, the file ends, or an error.
+void SendfileOp::next_step(int result) {
+  if (result < 0 && !(step_ == Step::drain && result == -EAGAIN)) {
+    finish(errno_code(-result));
+    return;
+  }
+  switch (step_) {
+    case Step::fill:
+      if (result == 0) {  // end of file before count: a short total, as sendfile(2) gives
+        finish({});
+        return;
+      }
+      in_pipe_ = static_cast<std::size_t>(result);
+      offset_ += result;
+      rest_ -= static_cast<std::size_t>(result);
+      step_ = Step::drain;
+      break;
+    case Step::drain:
+      if (result == -EAGAIN) {
+        step_ = Step::wait_writable;  // the socket is full: the splice does not wait by itself
+        break;
+      }
+      in_pipe_ -= static_cast<std::size_t>(result);
+      sent_ += static_cast<std::size_t>(result);
+      if (in_pipe_ == 0 && rest_ == 0) {
+        finish({});
+        return;
+      }
+      if (in_pipe_ == 0) step_ = Step::fill;
+      break;
+    case Step::wait_writable:
+      if (result & (POLLERR | POLLHUP)) {
+        finish(errno_code(EPIPE));
+        return;
+      }
+      step_ = Step::drain;
+      break;
+  }
+  if (resubmit()) return;
+  // Cancelled between steps: the bytes sent so far count, the cancellation is reported if none.
+  if (in_pipe_ > 0 && pipe_ != nullptr) pipe_->dirty = true;
+  finish_completion(sent_ > 0);
+}
+
+void SendfileOp::finish(std::error_code ec) {
+  if (ec) error_ = ec;
+  if (in_pipe_ > 0 && pipe_ != nullptr) pipe_->dirty = true;  // stale bytes: never send them later
+  finish_completion(sent_ > 0 || !error_);
+}
+
 bool ConnectOp::perform() {
-  // The first call comes before any wait: connect(2) is still in progress, so park.
   if (!started_) {
     started_ = true;
+    if (::connect(io_->fd(), addr_.data(), addr_.size()) == 0) return true;
+    if (errno != EINPROGRESS) {
+      error_ = errno_code(errno);
+      return true;
+    }
+    io_->clear_ready(Direction::write);
     return false;
   }
   int err = 0;
@@ -113,6 +218,15 @@ bool ConnectOp::perform() {
   if (err == EINPROGRESS) return false;
   if (err != 0) error_ = errno_code(err);
   return true;
+}
+
+void ConnectOp::prepare(void* sqe) {
+  io_uring_prep_connect(static_cast<io_uring_sqe*>(sqe), io_->fd(), addr_.data(), addr_.size());
+}
+
+void ConnectOp::on_completion(int result) {
+  if (result < 0) error_ = errno_code(-result);
+  finish_completion(result == 0);
 }
 
 }  // namespace muxio

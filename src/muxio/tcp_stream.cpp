@@ -13,13 +13,16 @@ TcpStream::TcpStream(EventLoop& loop, int fd)
     : fd_(fd), io_(std::make_unique<IoHandle>(loop, fd)) {}
 
 TcpStream::TcpStream(TcpStream&& other) noexcept
-    : fd_(std::exchange(other.fd_, -1)), io_(std::move(other.io_)) {}
+    : fd_(std::exchange(other.fd_, -1)),
+      io_(std::move(other.io_)),
+      splice_pipe_(std::move(other.splice_pipe_)) {}
 
 TcpStream& TcpStream::operator=(TcpStream&& other) noexcept {
   if (this != &other) {
     close();
     fd_ = std::exchange(other.fd_, -1);
     io_ = std::move(other.io_);
+    splice_pipe_ = std::move(other.splice_pipe_);
   }
   return *this;
 }
@@ -30,6 +33,7 @@ TcpStream::~TcpStream() {
 
 void TcpStream::close() {
   io_.reset();  // unregister before close: a closed fd must never linger in the selector
+  splice_pipe_.reset();
   if (fd_ >= 0) ::close(std::exchange(fd_, -1));
 }
 
@@ -37,11 +41,14 @@ Task<Result<TcpStream>> TcpStream::connect(EventLoop& loop, SocketAddress addr) 
   int fd = ::socket(addr.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) co_return errno_code(errno);
   TcpStream stream(loop, fd);
-  if (::connect(fd, addr.data(), addr.size()) < 0) {
-    if (errno != EINPROGRESS) co_return errno_code(errno);
-    if (auto ec = co_await ConnectOp(stream.io_.get())) co_return ec;
-  }
+  if (auto ec = co_await ConnectOp(stream.io_.get(), addr)) co_return ec;
   co_return std::move(stream);
+}
+
+SplicePipe* TcpStream::splice_pipe() {
+  if (io_ == nullptr || io_->proactor() == nullptr) return nullptr;
+  if (splice_pipe_ == nullptr || splice_pipe_->dirty) splice_pipe_ = std::make_unique<SplicePipe>();
+  return splice_pipe_.get();
 }
 
 Task<Result<std::size_t>> TcpStream::read_some(std::span<std::byte> buf) {

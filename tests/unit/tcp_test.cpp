@@ -157,6 +157,50 @@ TEST_P(Tcp, SendfileSendsAFileWithoutCopies) {
   ::close(file);
 }
 
+// A reader slower than the file: the socket fills, sendfile waits for it (on io_uring the splice
+// into the socket gets EAGAIN and the operation polls for POLLOUT), and not a byte is lost or
+// reordered. A count beyond the end of the file gives a short total, not an error.
+TEST_P(Tcp, SendfileToASlowReaderWaitsAndLosesNothing) {
+  char path[] = "/tmp/muxio-sendfile-XXXXXX";
+  int file = ::mkstemp(path);
+  ASSERT_GE(file, 0);
+  ::unlink(path);
+  auto data = random_bytes(6 * 1024 * 1024 + 5, 11);
+  ASSERT_EQ(::write(file, data.data(), data.size()), static_cast<ssize_t>(data.size()));
+  TcpListener listener = test::listen_local(loop);
+  auto addr = *listener.local_address();
+  auto server = [&]() -> Task<void> {
+    auto a = co_await listener.accept();
+    if (!a) co_return;
+    auto first = co_await a->stream.sendfile(file, 0, 1 << 20);
+    EXPECT_TRUE(first.ok() && *first == (1u << 20));
+    auto rest = co_await a->stream.sendfile(file, 1 << 20, data.size());  // asks for too much
+    EXPECT_TRUE(rest.ok());
+    if (rest) {
+      EXPECT_EQ(*rest, data.size() - (1 << 20)) << "short at the end of the file";
+    }
+  };
+  auto main = [&]() -> Task<void> {
+    auto s = co_await TcpStream::connect(loop, addr);
+    if (!s) co_return;
+    auto srv = loop.spawn(server());
+    std::vector<std::byte> got;
+    std::vector<std::byte> buf(64 * 1024);
+    int reads = 0;
+    while (got.size() < data.size()) {
+      auto n = co_await s->recv(buf);
+      if (!n || *n == 0) break;
+      got.insert(got.end(), buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(*n));
+      if (++reads % 16 == 0) (void)co_await sleep_for(2ms);  // slower than the sender
+    }
+    EXPECT_EQ(got.size(), data.size());
+    EXPECT_TRUE(got == data);
+    (void)co_await srv.join();
+  };
+  loop.run_until_complete(main());
+  ::close(file);
+}
+
 TEST_P(Tcp, CancellingAPendingReadLeavesTheStreamUsable) {
   TcpListener listener = test::listen_local(loop);
   auto addr = *listener.local_address();
@@ -214,6 +258,26 @@ TEST_P(Tcp, Ipv6Loopback) {
     EXPECT_FALSE(co_await s->send_all(std::string_view("ping6")));
     auto back = co_await read_exactly(*s, 5);
     EXPECT_TRUE(back.ok());
+  };
+  loop.run_until_complete(main());
+}
+
+// An empty directory listing is an empty write: it succeeds at once on every backend (io_uring
+// answers a zero-byte send with 0, which must not read as a closed peer).
+TEST_P(Tcp, SendingNothingSucceeds) {
+  TcpListener listener = test::listen_local(loop);
+  auto addr = *listener.local_address();
+  auto main = [&]() -> Task<void> {
+    auto s = co_await TcpStream::connect(loop, addr);
+    if (!s) co_return;
+    auto a = co_await listener.accept();
+    EXPECT_TRUE(a.ok());
+    EXPECT_FALSE(co_await s->send_all(std::string_view{}));
+    EXPECT_FALSE(co_await s->write_all({}));
+    EXPECT_FALSE(co_await s->send_all(std::string_view("x")));
+    std::array<std::byte, 4> buf;
+    auto n = co_await a->stream.recv(buf);
+    EXPECT_TRUE(n.ok() && *n == 1);
   };
   loop.run_until_complete(main());
 }

@@ -16,6 +16,8 @@
 // kernel.io_uring_disabled, seccomp in containers) — creation fails with a clear error.
 #include <liburing.h>
 #include <poll.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
@@ -52,8 +54,25 @@ class UringBackend final : public SelectorBackend, public Proactor {
     if (ready_) io_uring_queue_exit(&ring_);
   }
 
+  // The ring runs its task work only when the loop waits for completions (DEFER_TASKRUN, Linux
+  // 6.1): no interrupts of the thread while it runs tasks, and completions are reaped in one batch
+  // per wait. That requires one submitting thread (SINGLE_ISSUER), which becomes the thread of the
+  // first wait: the ring starts disabled because loops are often built on one thread and run on
+  // another. Older kernels reject the flags; they get cooperative task work, then plain setup.
   std::error_code init() {
-    int rc = io_uring_queue_init(kRingEntries, &ring_, 0);
+    const unsigned attempts[] = {IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
+                                     IORING_SETUP_R_DISABLED | IORING_SETUP_TASKRUN_FLAG,
+                                 IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG, 0};
+    int rc = -EINVAL;
+    for (unsigned flags : attempts) {
+      io_uring_params params{};
+      params.flags = flags;
+      rc = io_uring_queue_init_params(kRingEntries, &ring_, &params);
+      if (rc != -EINVAL) {
+        disabled_ = (flags & IORING_SETUP_R_DISABLED) != 0;
+        break;
+      }
+    }
     if (rc < 0) return errno_code(-rc);
     ready_ = true;
     return {};
@@ -93,6 +112,7 @@ class UringBackend final : public SelectorBackend, public Proactor {
   std::error_code poll(std::chrono::nanoseconds timeout, std::vector<FdEvent>& out) override {
     auto deadline = std::chrono::steady_clock::now() + timeout;
     io_uring_cqe* cqe = nullptr;
+    enable();
     int rc;
     if (timeout.count() < 0) {
       rc = io_uring_submit_and_wait(&ring_, 1);
@@ -103,14 +123,14 @@ class UringBackend final : public SelectorBackend, public Proactor {
     if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) {
       return errno_code(-rc);
     }
-    unsigned head;
-    unsigned seen = 0;
-    bool progressed = false;  // an event or a completed operation, not just bookkeeping
-    io_uring_for_each_cqe(&ring_, head, cqe) {
-      ++seen;
-      progressed |= handle(*cqe, out);
+    bool progressed = reap(out);  // an event or a completed operation, not just bookkeeping
+    // The kernel runs deferred task work in bounded batches: while it says more is pending (or
+    // completions overflowed), fetch it now, so that one select reports everything that is ready,
+    // as epoll does. Bounded, so that a flood cannot hold the loop here.
+    for (int round = 0; round < 16 && work_pending(); ++round) {
+      io_uring_get_events(&ring_);
+      progressed |= reap(out);
     }
-    io_uring_cq_advance(&ring_, seen);
     // Woken with nothing to show before the time is up (a signal, task work, only bookkeeping
     // completions — liburing then returns the number submitted, not -EINTR): the Selector
     // retries with the time left.
@@ -137,10 +157,38 @@ class UringBackend final : public SelectorBackend, public Proactor {
   io_uring_sqe* next_sqe() {
     io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
     if (sqe == nullptr) {  // the submission queue is full: hand it to the kernel first
+      enable();
       io_uring_submit(&ring_);
       sqe = io_uring_get_sqe(&ring_);
     }
     return sqe;
+  }
+
+  // Hands every completion in the queue to handle(); true if one meant something.
+  bool reap(std::vector<FdEvent>& out) {
+    io_uring_cqe* cqe = nullptr;
+    unsigned head;
+    unsigned seen = 0;
+    bool progressed = false;
+    io_uring_for_each_cqe(&ring_, head, cqe) {
+      ++seen;
+      progressed |= handle(*cqe, out);
+    }
+    io_uring_cq_advance(&ring_, seen);
+    return progressed;
+  }
+
+  bool work_pending() const {
+    return (IO_URING_READ_ONCE(*ring_.sq.kflags) & (IORING_SQ_TASKRUN | IORING_SQ_CQ_OVERFLOW)) !=
+           0;
+  }
+
+  // Enabling makes the calling thread the ring's only submitter (see init).
+  void enable() {
+    if (!disabled_) return;
+    // liburing 2.3 (Debian 12) has no io_uring_enable_rings: the register call itself.
+    ::syscall(__NR_io_uring_register, ring_.ring_fd, IORING_REGISTER_ENABLE_RINGS, nullptr, 0);
+    disabled_ = false;
   }
 
   void arm(int fd) {
@@ -174,6 +222,7 @@ class UringBackend final : public SelectorBackend, public Proactor {
 
   io_uring ring_{};
   bool ready_ = false;
+  bool disabled_ = false;
   std::vector<Registration> regs_;
 };
 

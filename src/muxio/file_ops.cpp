@@ -1,0 +1,86 @@
+#include "muxio/file_ops.hpp"
+
+#include <liburing.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "muxio/result.hpp"
+
+namespace muxio {
+
+bool FileOp::start(TaskContext* ctx, std::coroutine_handle<> h) {
+  ctx_ = ctx;
+  if ((error_ = ctx_->stop_reason())) return false;
+  proactor_ = ctx_->loop->selector().backend().proactor();
+  if (proactor_ == nullptr) {
+    perform_now();
+    return false;
+  }
+  waiting_ = h;
+  ctx_->pending = this;
+  proactor_->submit(this);
+  return true;
+}
+
+void FileOp::perform_now() {
+  for (;;) {
+    ssize_t n;
+    if (kind_ == Kind::read) {
+      n = offset_ < 0 ? ::read(fd_, buf_.data(), buf_.size())
+                      : ::pread(fd_, buf_.data(), buf_.size(), static_cast<off_t>(offset_));
+    } else {
+      n = offset_ < 0 ? ::write(fd_, buf_.data(), buf_.size())
+                      : ::pwrite(fd_, buf_.data(), buf_.size(), static_cast<off_t>(offset_));
+    }
+    if (n >= 0) {
+      done_ = static_cast<std::size_t>(n);
+      return;
+    }
+    if (errno != EINTR) {
+      error_ = errno_code(errno);
+      return;
+    }
+  }
+}
+
+void FileOp::prepare(void* sqe) {
+  auto* s = static_cast<io_uring_sqe*>(sqe);
+  // An offset of -1 means "at the file position, and advance it" (Linux 5.6,
+  // IORING_FEAT_RW_CUR_POS); O_APPEND files append either way.
+  auto off = static_cast<std::uint64_t>(offset_);
+  auto len = static_cast<unsigned>(buf_.size());
+  if (kind_ == Kind::read) {
+    io_uring_prep_read(s, fd_, buf_.data(), len, off);
+  } else {
+    io_uring_prep_write(s, fd_, buf_.data(), len, off);
+  }
+}
+
+void FileOp::on_completion(int result) {
+  if (result >= 0) {
+    done_ = static_cast<std::size_t>(result);
+  } else {
+    error_ = result == -ECANCELED && interrupted_ ? interrupted_ : errno_code(-result);
+  }
+  if (ctx_->pending == this) ctx_->pending = nullptr;
+  ctx_->loop->resume_soon(waiting_);
+}
+
+void FileOp::interrupt(std::error_code reason) {
+  if (interrupted_) return;
+  interrupted_ = reason;
+  proactor_->cancel(this);
+}
+
+Task<std::error_code> write_file_all(int fd, std::span<const std::byte> buf) {
+  while (!buf.empty()) {
+    auto n = co_await write_file_at(fd, buf, -1);
+    if (!n) co_return n.error();
+    if (*n == 0) co_return errno_code(ENOSPC);  // no progress: the device took nothing
+    buf = buf.subspan(*n);
+  }
+  co_return std::error_code{};
+}
+
+}  // namespace muxio

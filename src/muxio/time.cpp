@@ -1,0 +1,65 @@
+#include "muxio/time.hpp"
+
+#include <liburing.h>
+
+#include <cerrno>
+
+namespace muxio {
+
+bool SleepAwaiter::start(TaskContext* ctx, std::coroutine_handle<> h) {
+  ctx_ = ctx;
+  if ((result_ = ctx_->stop_reason())) return false;
+  waiting_ = h;
+  ctx_->pending = this;
+  Proactor* proactor = ctx_->loop->selector().backend().proactor();
+  if (proactor != nullptr && delay_ > Duration::zero()) {
+    auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(delay_).count();
+    ring_time_[0] = ns / 1'000'000'000;
+    ring_time_[1] = ns % 1'000'000'000;
+    proactor_ = proactor;
+    proactor_->submit(this);
+    return true;
+  }
+  timer_.emplace(*ctx_->loop, [this] { wake({}); });
+  timer_->arm_after(delay_);
+  return true;
+}
+
+void SleepAwaiter::prepare(void* sqe) {
+  static_assert(sizeof ring_time_ == sizeof(__kernel_timespec));
+  io_uring_prep_timeout(static_cast<io_uring_sqe*>(sqe),
+                        reinterpret_cast<__kernel_timespec*>(ring_time_), 0, 0);
+}
+
+// -ETIME: the time passed, the normal end of a sleep. Anything else ends it early: a cancel
+// that won (the interruption's reason), or an error of the ring.
+void SleepAwaiter::on_completion(int result) {
+  if (result == -ETIME) {
+    wake({});
+  } else if (interrupted_) {
+    wake(interrupted_);
+  } else {
+    wake(result < 0 ? errno_code(-result) : std::error_code{});
+  }
+}
+
+void SleepAwaiter::interrupt(std::error_code reason) {
+  if (proactor_ != nullptr) {
+    // The ring still owns the sleep: ask it to end; the coroutine resumes on its completion.
+    if (!interrupted_) {
+      interrupted_ = reason;
+      proactor_->cancel(this);
+    }
+    return;
+  }
+  timer_->cancel();
+  wake(reason);
+}
+
+void SleepAwaiter::wake(std::error_code reason) {
+  result_ = reason;
+  if (ctx_->pending == this) ctx_->pending = nullptr;
+  ctx_->loop->resume_soon(waiting_);
+}
+
+}  // namespace muxio
