@@ -96,14 +96,21 @@ std::string Server::backend_name() const {
 }
 
 Task<void> Server::accept_loop(EventLoop& loop, TcpListener& listener, bool implicit_tls) {
+  // Out of descriptors, accept fails every back-off period: the first failure is logged, the
+  // repeats only counted, and the count is logged when accepting works again.
+  std::uint64_t repeated_failures = 0;
   for (;;) {
     auto accepted = co_await listener.accept();
     if (!accepted) {
       if (accepted.error() == Error::cancelled) co_return;
-      ctx_.log->warn("accept: {}", accepted.error().message());
+      if (repeated_failures++ == 0) ctx_.log->warn("accept: {}", accepted.error().message());
       if (co_await sleep_for(100ms)) co_return;  // out of descriptors: back off
       continue;
     }
+    if (repeated_failures > 1) {
+      ctx_.log->warn("accept works again after {} failures", repeated_failures);
+    }
+    repeated_failures = 0;
     auto admission = ctx_.access.admit_connection(accepted->peer.ip());
     if (admission.refusal != Refusal::none) {
       refuse(ctx_, accepted->stream, accepted->peer, admission.refusal);

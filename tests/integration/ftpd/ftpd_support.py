@@ -68,7 +68,7 @@ class FtpServer:
             f"{USER}:{PASSWORD}", f"{RO_USER}:{RO_PASSWORD}:ro"]
         self.extra = list(extra or [])
         self.nofile = nofile  # RLIMIT_NOFILE (soft and hard) for the server process, if set
-        self.stderr_path = workdir / f"muxftpd-{io}-{id(self):x}.stderr"
+        self.stderr_path = workdir / f"muxftpd-{self.io}-{id(self):x}.stderr"
         self.proc: subprocess.Popen | None = None
         self.port = 0
         self.backend = ""
