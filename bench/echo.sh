@@ -97,36 +97,9 @@ port=$PORT_BASE
 # Other work on the machine shows up as noise in every cell; the table records how busy it was.
 loadavg_start=$(cut -d' ' -f1-3 /proc/loadavg)
 
-stop_server() {
-  [ -n "$srv_pid" ] || return 0
-  kill -TERM "$srv_pid" 2>/dev/null || true
-  for _ in $(seq 30); do # up to 3 s for a clean exit
-    kill -0 "$srv_pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  if kill -0 "$srv_pid" 2>/dev/null; then
-    local child
-    for child in $(pgrep -P "$srv_pid" || true); do kill -KILL "$child" 2>/dev/null || true; done
-    kill -KILL "$srv_pid" 2>/dev/null || true
-  fi
-  wait "$srv_pid" 2>/dev/null || true
-  srv_pid=""
-}
+source bench/lib.sh # (the script has cd-ed to the repository root)
 trap 'stop_server; rm -rf "$tmp"' EXIT
 trap 'exit 130' INT TERM
-
-port_accepts() { timeout 1 bash -c ": >/dev/tcp/127.0.0.1/$1" 2>/dev/null; }
-
-# Moves $port past ports something else already listens on (a stale server would be measured).
-next_free_port() {
-  port=$((port + 1))
-  local tries=0
-  while port_accepts "$port"; do
-    port=$((port + 1))
-    tries=$((tries + 1))
-    [ "$tries" -lt 50 ] || return 1
-  done
-}
 
 # start_server LOG BINARY ARGS... ; sets srv_pid, or returns non-zero with the reason in
 # $start_error if the server does not accept connections within 5 s.
