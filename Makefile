@@ -49,7 +49,8 @@ bench-client: build
 	@/usr/bin/python3 bench/ftp_client.py
 
 # The IO-models lab: every examples/iomodels server under the same loads; writes
-# docs/iomodels/REPORT.md and its plots (about 10 minutes on 2 cores; SECONDS=1 for a quick run).
+# docs/iomodels/REPORT.md and its plots (about 12 minutes on 2 cores: each point measured
+# REPEATS=3 times for SECONDS=1; REPEATS=1 for a quick run, REPORT_DIR=/tmp/x to keep docs/ as is).
 iomodels-report: build
 	@/usr/bin/python3 bench/iomodels/lab.py
 

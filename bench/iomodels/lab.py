@@ -2,8 +2,9 @@
 """The IO-models lab: runs every examples/iomodels server under the same loads and records the
 figures that bench/iomodels/report.py turns into docs/iomodels/REPORT.md and its plots.
 
-    make iomodels-report                      # everything (about 10 minutes on 2 cores)
-    SECONDS=1 ACTIVE="1 10" IDLE="0 1000" MODELS="io-epoll io-poll" python3 bench/iomodels/lab.py
+    make iomodels-report                      # everything (about 12 minutes on 2 cores)
+    SECONDS=1 REPEATS=1 ACTIVE="1 10" IDLE="0 1000" MODELS="io-epoll io-poll" \
+        REPORT_DIR=/tmp/iomodels python3 bench/iomodels/lab.py
 
 Three experiments, each server pinned to cpu 0 and the load (echo-load, the idle holder) to
 cpu 1, 64-byte ping-pong messages:
@@ -13,18 +14,36 @@ cpu 1, 64-byte ping-pong messages:
   resources  RSS/PSS and CPU seconds for 1,000 connections (each echoes one byte), and CPU
              burned in SECONDS with no client and with the 1,000 connections idle
 
-Environment: SECONDS (per measurement, default 3), ACTIVE, IDLE, MODELS (names, default all),
-BIN_DIR (default build/bin), OUT (results file, default bench/results/iomodels-<date>.jsonl),
-REPORT (1: run report.py at the end, default 1). Every wait and load is bounded; servers are
-stopped with SIGTERM (SIGKILL after 3 s).
+Single runs moved 10-30% from one run to the next, so every point of the active and idle
+experiments is measured REPEATS times against the same server (a fresh echo-load run, so a fresh
+set of connections, each time): the record keeps every sample and the median of each figure, and
+the report shows medians with their spread. A repeat that gets no message through ends the point
+(repeating would only wait out the same timeout again). The resources experiment runs once: its
+memory figures do not vary, and its idle CPU shares are 0% or 100%.
+
+Timing, 2 cores, all models, defaults (SECONDS=1, REPEATS=3): a repeat costs SECONDS plus about
+0.8 s of connecting, draining and settling, so the points with up to 1,000 connections take
+about 5.5 s each; the 5,000-connection and 10,000-idle points take 10-60 s (io-fork and
+io-nonblocking at 5,000 are the slowest, io-nonblocking's idle failures wait out echo-load's
+connect timeout once each), and the resources experiment about 35 s: about 12 minutes in all,
+against 9 for single runs of SECONDS=3. Keep the whole run under 15 minutes when changing these.
+
+Environment: SECONDS (seconds per measurement, default 1; SECONDS_PER_POINT is read first),
+REPEATS (measurements per point, default 3), ACTIVE, IDLE, MODELS (names, default all), BIN_DIR
+(default build/bin), OUT (results file, default bench/results/iomodels-<date>.jsonl), REPORT
+(1: run report.py at the end, default 1), REPORT_DIR (where report.py writes, default
+docs/iomodels). Every wait and load is bounded; servers are stopped with SIGTERM (SIGKILL after
+3 s).
 """
 from __future__ import annotations
 
 import json
 import os
 import signal
+import statistics
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -32,7 +51,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from idle_holder import IdleHolder, raise_fd_limit  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
-SECONDS = float(os.environ.get("SECONDS_PER_POINT") or os.environ.get("SECONDS") or 3)
+SECONDS = float(os.environ.get("SECONDS_PER_POINT") or os.environ.get("SECONDS") or 1)
+REPEATS = max(1, int(os.environ.get("REPEATS", 3)))
 BIN_DIR = Path(os.environ.get("BIN_DIR", ROOT / "build" / "bin"))
 ACTIVE = [int(x) for x in os.environ.get("ACTIVE", "1 10 100 1000 5000").split()]
 IDLE = [int(x) for x in os.environ.get("IDLE", "0 100 1000 5000 10000").split()]
@@ -193,7 +213,6 @@ def measured_load(srv: Server, connections: int) -> dict:
     cpu0 = cpu_seconds(srv.pid)
     proc_result = {}
     mem_peak = {"rss_kib": 0, "pss_kib": 0, "procs": 0, "threads": 0}
-    import threading
 
     def sample():
         while "done" not in proc_result:
@@ -212,6 +231,41 @@ def measured_load(srv: Server, connections: int) -> dict:
     return result
 
 
+# Figures of a point that are summarised by their median over the samples; the failure counts
+# take the worst sample, the peak memory the largest.
+MEDIAN_KEYS = ("messages", "msgs_per_sec", "mb_per_sec", "p50_us", "p99_us", "server_cpu_s",
+               "server_cpu_us_per_msg")
+WORST_KEYS = ("errors", "mismatches", "peak_rss_kib", "peak_pss_kib", "peak_procs",
+              "peak_threads", "refused")
+
+
+def summarize(samples: list[dict]) -> dict:
+    """One record for a repeated point: the median of each figure over the samples, the worst
+    failure count, failed/reason from the first failed sample, and every sample."""
+    for r in samples:
+        if r.get("messages"):
+            r["server_cpu_us_per_msg"] = round(r["server_cpu_s"] / r["messages"] * 1e6, 3)
+    out = {"repeats": len(samples)}
+    for key in MEDIAN_KEYS:
+        values = [r[key] for r in samples if r.get(key) is not None]
+        if values:
+            out[key] = round(statistics.median(values), 3)
+    for key in WORST_KEYS:
+        values = [r[key] for r in samples if r.get(key) is not None]
+        if values:
+            out[key] = max(values)
+    bad = next((r for r in samples if r.get("failed")), None)
+    if bad:
+        out["failed"], out["reason"] = True, bad.get("reason", "")
+    out["samples"] = samples
+    return out
+
+
+def value_range(samples: list[dict], key: str) -> str:
+    values = [r[key] for r in samples if r.get(key) is not None]
+    return f"{min(values):,.1f}..{max(values):,.1f}" if values else "-"
+
+
 # --- experiments ------------------------------------------------------------------------------
 
 def experiment_active(out) -> None:
@@ -223,15 +277,21 @@ def experiment_active(out) -> None:
                         "reason": caps.get("why", "")})
         srv = None
         for c in points:
-            if srv is None or not srv.alive():
-                if srv is not None:
-                    log(f"{name} died: {srv.stop()[-200:]}; restarting")
-                srv = Server(name)
-            r = measured_load(srv, c)
-            log(f"active {name} {c}: {r.get('msgs_per_sec')} msg/s p99 {r.get('p99_us')} us "
-                f"cpu {r['server_cpu_s']} s {r.get('reason', '')}")
+            samples = []
+            for _ in range(REPEATS):
+                if srv is None or not srv.alive():
+                    if srv is not None:
+                        log(f"{name} died: {srv.stop()[-200:]}; restarting")
+                    srv = Server(name)
+                samples.append(measured_load(srv, c))
+                time.sleep(0.3)  # let the server reap the closed connections
+                if not samples[-1].get("messages"):
+                    break
+            r = summarize(samples)
+            log(f"active {name} {c}: {r.get('msgs_per_sec')} msg/s "
+                f"({value_range(samples, 'msgs_per_sec')}) p99 {r.get('p99_us')} us "
+                f"cpu {r.get('server_cpu_s')} s {r.get('reason', '')}")
             write(out, {"exp": "active", "model": name, "connections": c, **r})
-            time.sleep(0.3)  # let the server reap the closed connections
         if srv is not None:
             srv.stop()
 
@@ -259,12 +319,17 @@ def experiment_idle(out) -> None:
                     break
                 held = holder.grow(n)
                 time.sleep(0.5)
-                r = measured_load(srv, 10)
-                r["held"], r["refused"] = held, holder.closed_count()
-                if r.get("messages"):
-                    r["server_cpu_us_per_msg"] = round(r["server_cpu_s"] / r["messages"] * 1e6, 3)
+                samples = []
+                for _ in range(REPEATS):
+                    samples.append(measured_load(srv, 10))
+                    samples[-1]["refused"] = holder.closed_count()
+                    if not samples[-1].get("messages"):
+                        break
+                r = summarize(samples)
+                r["held"] = held
                 log(f"idle {name} {n}: {r.get('msgs_per_sec')} msg/s, "
-                    f"{r.get('server_cpu_us_per_msg')} us cpu/msg {r.get('reason', '')}")
+                    f"{r.get('server_cpu_us_per_msg')} us cpu/msg "
+                    f"({value_range(samples, 'server_cpu_us_per_msg')}) {r.get('reason', '')}")
                 write(out, {"exp": "idle", "model": name, "idle": n, **r})
         finally:
             holder.close()
@@ -326,8 +391,8 @@ def main() -> int:
     with open(out_path, "w") as out:
         cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo")
                     if l.startswith("model name")), "?")
-        write(out, {"exp": "meta", "date": stamp, "seconds": SECONDS, "size": SIZE,
-                    "cpu": cpu, "cores": os.cpu_count(), "kernel": os.uname().release,
+        write(out, {"exp": "meta", "date": stamp, "seconds": SECONDS, "repeats": REPEATS,
+                    "size": SIZE, "cpu": cpu, "cores": os.cpu_count(), "kernel": os.uname().release,
                     "pinned": bool(PIN), "loadavg": open("/proc/loadavg").read().split()[:3],
                     "active": ACTIVE, "idle": IDLE})
         for exp in (experiment_active, experiment_idle, experiment_resources):
@@ -337,8 +402,9 @@ def main() -> int:
                     "loadavg": open("/proc/loadavg").read().split()[:3]})
     log(f"results: {out_path} ({time.monotonic() - started:.0f} s)")
     if os.environ.get("REPORT", "1") == "1":
+        report_dir = os.environ.get("REPORT_DIR")
         return subprocess.call([sys.executable, str(Path(__file__).with_name("report.py")),
-                                str(out_path)])
+                                str(out_path), *([report_dir] if report_dir else [])])
     return 0
 
 

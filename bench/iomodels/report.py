@@ -4,11 +4,17 @@ PNG plots (gnuplot). Every figure and every verdict in the report is computed fr
 a report can be regenerated from saved results:
 
     python3 bench/iomodels/report.py bench/results/iomodels-<date>.jsonl [OUT_DIR]
+
+OUT_DIR defaults to docs/iomodels. Each point was measured several times (the lab's REPEATS):
+tables print the median with its spread (±: every sample lies within that much of the median),
+plots draw the median with min-max error bars, and the verdicts compare medians. Results of
+single runs (no samples) still load, as one sample per point.
 """
 from __future__ import annotations
 
 import json
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -56,21 +62,50 @@ def models_in(*tables) -> list[str]:
 
 # --- derived figures ----------------------------------------------------------------------------
 
+def values(r, field) -> list[float]:
+    """field over the point's samples (its repeats; a single-run record is its own sample).
+    'cpu_us_per_msg' is server CPU per message, derived sample by sample."""
+    out = []
+    for s in r.get("samples") or [r]:
+        if not s.get("messages"):
+            continue
+        if field == "cpu_us_per_msg":
+            out.append(s["server_cpu_s"] / s["messages"] * 1e6)
+        elif s.get(field) is not None:
+            out.append(s[field])
+    return out
+
+
+def stat(table, model, key, field):
+    """(median, min, max) of field at a point; None unless the point was measured cleanly."""
+    r = table.get(model, {}).get(key)
+    v = values(r, field) if ok(r) else []
+    return (statistics.median(v), min(v), max(v)) if v else None
+
+
+def median(table, model, key, field):
+    st = stat(table, model, key, field)
+    return st[0] if st else None
+
+
+def spread(st) -> str:
+    """' ±N%': the largest distance of a sample from the median; empty for a single sample."""
+    med, lo, hi = st
+    if lo == hi or med == 0:
+        return ""
+    return f" ±{max(hi - med, med - lo) / med:.0%}"
+
+
 def rate(active, model, c):
-    r = active.get(model, {}).get(c)
-    return r["msgs_per_sec"] if ok(r) else None
+    return median(active, model, c, "msgs_per_sec")
 
 
 def p99(active, model, c):
-    r = active.get(model, {}).get(c)
-    return r["p99_us"] if ok(r) else None
+    return median(active, model, c, "p99_us")
 
 
 def cpu_per_msg(table, model, key):
-    r = table.get(model, {}).get(key)
-    if not ok(r) or not r.get("messages"):
-        return None
-    return r["server_cpu_s"] / r["messages"] * 1e6
+    return median(table, model, key, "cpu_us_per_msg")
 
 
 def per_1000(res, model, field):
@@ -106,42 +141,47 @@ def plot(out_dir: Path, active, idle, res) -> list[str]:
     try:
         models = models_in(active, idle)
 
-        def series(name, rows_by_model):
+        def series(name, table, field, keys, x=lambda k: k):
+            """One data file per model: x, median, min, max of field at each measured key."""
             files = []
             for m in models:
-                rows = rows_by_model(m)
+                rows = [(x(k), st) for k in keys(m) if (st := stat(table, m, k, field))]
                 if not rows:
                     continue
                 f = tmp / f"{name}-{m}.dat"
-                f.write_text("".join(f"{x} {y}\n" for x, y in rows))
+                f.write_text("".join(f"{x} {med} {lo} {hi}\n" for x, (med, lo, hi) in rows))
                 files.append((m, f))
             return files
 
-        def lines(files, extra=""):
-            return ", ".join(f"'{f}' using 1:2 with linespoints title '{m}'{extra}"
-                             for m, f in files)
+        def lines(files):  # the median, with the samples' min-max as error bars
+            # A model keeps its line type (colour and marker) in every plot.
+            return ", ".join(f"'{f}' using 1:2:3:4 with yerrorlines lt {models.index(m) + 1} "
+                             f"title '{m}'" for m, f in files)
 
         head = "set terminal pngcairo size 900,560 font 'Sans,10'\nset grid\nset key outside right\n"
         jobs = []
-        thr = series("thr", lambda m: [(c, rate(active, m, c)) for c in sorted(active.get(m, {}))
-                                       if rate(active, m, c)])
+        def counts(m):
+            return sorted(active.get(m, {}))
+
+        thr = series("thr", active, "msgs_per_sec", counts)
         if thr:
             jobs.append(("throughput.png", "set logscale x\nset xlabel 'active connections'\n"
                          "set ylabel 'messages/s (64 B ping-pong)'\n"
-                         "set title 'Throughput vs active connections'\n", lines(thr)))
-        lat = series("p99", lambda m: [(c, p99(active, m, c)) for c in sorted(active.get(m, {}))
-                                       if p99(active, m, c)])
+                         "set title 'Throughput vs active connections (median, min-max)'\n",
+                         lines(thr)))
+        lat = series("p99", active, "p99_us", counts)
         if lat:
             jobs.append(("p99.png", "set logscale xy\nset xlabel 'active connections'\n"
                          "set ylabel 'p99 round trip (us)'\n"
-                         "set title 'p99 latency vs active connections'\n", lines(lat)))
-        cost = series("idle", lambda m: [(max(n, 1), cpu_per_msg(idle, m, n))
-                                          for n in idle_points(idle, m)])
+                         "set title 'p99 latency vs active connections (median, min-max)'\n",
+                         lines(lat)))
+        cost = series("idle", idle, "cpu_us_per_msg", lambda m: idle_points(idle, m),
+                      x=lambda n: max(n, 1))
         if cost:
             jobs.append(("idle_cost.png", "set logscale xy\nset xlabel 'idle connections "
                          "(0 plotted at 1)'\nset ylabel 'server CPU per message (us)'\n"
                          "set title '10 active clients + idle connections: server CPU per "
-                         "message'\n", lines(cost)))
+                         "message (median, min-max)'\n", lines(cost)))
         mem = [(m, per_1000(res, m, "pss_kib")) for m in models_in(res)]
         mem = [(m, v) for m, v in mem if v is not None]
         if mem:
@@ -237,16 +277,15 @@ def claims(active, idle, res, meta):
             "not measured", "")
 
     # two system calls vs one
-    b, s = active.get("io-blocking", {}).get(1), active.get("io-select", {}).get(1)
-    e = active.get("io-epoll", {}).get(1)
-    if ok(b) and ok(s) and ok(e):
-        cb, cs, ce = (r["server_cpu_s"] / r["messages"] * 1e6 for r in (b, s, e))
+    one = ("io-blocking", "io-select", "io-epoll")
+    cpu1, rate1 = [cpu_per_msg(active, m, 1) for m in one], [rate(active, m, 1) for m in one]
+    if all(cpu1) and all(rate1):
+        cb, cs, ce = cpu1
         verdict = "confirmed" if cb < min(cs, ce) else "refuted"
         add("multiplexing needs two system calls per read (select + recv) where blocking IO needs"
             " one, so it is not faster for one connection", verdict,
             f"1 connection, server CPU per message: blocking {cb:.1f} us, select {cs:.1f} us, "
-            f"epoll {ce:.1f} us; msg/s {b['msgs_per_sec']:,.0f} / {s['msgs_per_sec']:,.0f} / "
-            f"{e['msgs_per_sec']:,.0f}")
+            f"epoll {ce:.1f} us; msg/s {rate1[0]:,.0f} / {rate1[1]:,.0f} / {rate1[2]:,.0f}")
 
     # many connections
     top = max((c for c in meta.get("active", []) if rate(active, "io-epoll", c)), default=None)
@@ -353,8 +392,15 @@ def write_report(path: Path, out_dir: Path) -> Path:
     L.append(f"- machine: {meta.get('cpu')}, {meta.get('cores')} cores, kernel "
              f"{meta.get('kernel')}; server pinned to cpu 0, load (echo-load, idle holder) to "
              f"cpu 1: {'yes' if meta.get('pinned') else 'no (one core)'}")
-    L.append(f"- {meta.get('seconds')} s per measurement; one run per point (no repetition: "
-             f"differences under ~10% are noise); run took {end.get('elapsed_s', '?')} s")
+    repeats = meta.get("repeats", 1)
+    if repeats > 1:
+        L.append(f"- {meta.get('seconds')} s per measurement, each point measured {repeats} times "
+                 f"on the same server: tables give the median and its spread (±: every sample "
+                 f"lies within that much of the median), plots the median with min–max error "
+                 f"bars, and the verdicts compare medians; run took {end.get('elapsed_s', '?')} s")
+    else:
+        L.append(f"- {meta.get('seconds')} s per measurement; one run per point (no repetition: "
+                 f"differences under ~10% are noise); run took {end.get('elapsed_s', '?')} s")
     L.append(f"- load average before / after: {' '.join(meta.get('loadavg', []))} / "
              f"{' '.join(end.get('loadavg', []))} (other work on the machine shows up as noise)\n")
 
@@ -363,7 +409,9 @@ def write_report(path: Path, out_dir: Path) -> Path:
     L.append("## 1. Throughput and p99 latency vs active connections\n")
     if "throughput.png" in pngs:
         L.append("![throughput](throughput.png)\n\n![p99](p99.png)\n")
-    L.append("messages/s, and p99 round trip in µs in brackets; — = not run (reason below).\n")
+    med = " (medians ± spread)" if repeats > 1 else ""
+    L.append(f"messages/s, and p99 round trip in µs in brackets{med}; — = not run (reason "
+             "below).\n")
     L.append("| model | " + " | ".join(f"{c:,} conn" for c in counts) + " |")
     L.append("|---|" + "---:|" * len(counts))
     notes = {}
@@ -372,7 +420,8 @@ def write_report(path: Path, out_dir: Path) -> Path:
         for c in counts:
             r = active[m].get(c)
             if ok(r):
-                cells.append(f"{r['msgs_per_sec']:,.0f} ({r['p99_us']:,.0f})")
+                thr, lat = stat(active, m, c, "msgs_per_sec"), stat(active, m, c, "p99_us")
+                cells.append(f"{thr[0]:,.0f}{spread(thr)} ({lat[0]:,.0f}{spread(lat)})")
             elif r and r.get("skipped"):
                 cells.append("—")
                 notes[m] = r.get("reason", "")
@@ -395,9 +444,10 @@ def write_report(path: Path, out_dir: Path) -> Path:
     # 2. idle
     idle_counts = meta.get("idle", [])
     L.append("## 2. Cost vs idle connections (10 active clients + N idle)\n")
-    L.append("Server CPU time per message (µs), with messages/s in brackets. The idle "
-             "connections are open but silent, so any growth is what the model pays per "
-             "watched descriptor on every wait.\n")
+    L.append(f"Server CPU time per message (µs{'; median ± spread' if med else ''}), with "
+             "messages/s in brackets. "
+             "The idle connections are open but silent, so any growth is what the model pays "
+             "per watched descriptor on every wait.\n")
     if "idle_cost.png" in pngs:
         L.append("![idle cost](idle_cost.png)\n")
     L.append("| model | " + " | ".join(f"{n:,} idle" for n in idle_counts) + " |")
@@ -408,7 +458,8 @@ def write_report(path: Path, out_dir: Path) -> Path:
         for n in idle_counts:
             r = idle[m].get(n)
             if ok(r):
-                cells.append(f"{cpu_per_msg(idle, m, n):.1f} ({r['msgs_per_sec']:,.0f})")
+                cost = stat(idle, m, n, "cpu_us_per_msg")
+                cells.append(f"{cost[0]:.1f}{spread(cost)} ({rate(idle, m, n):,.0f})")
             elif r and r.get("refused"):
                 cells.append(f"cap: {r['refused']:,} of {r['held']:,} closed")
                 notes[m] = r.get("reason", "")
@@ -460,9 +511,10 @@ def write_report(path: Path, out_dir: Path) -> Path:
     for claim, verdict, ev in claims(active, idle, res, meta):
         L.append(f"| {claim} | **{verdict}** | {ev} |")
     L.append("")
-    L.append("Verdict rules (in bench/iomodels/report.py): cost growth ≥ 1.5x counts as "
-             "'grows', ≤ 1.3x as 'flat', in between is nuanced; throughput within 10% is 'not "
-             "faster'; ET/LT and uring/epoll within 5% are 'no measurable difference'.\n")
+    L.append("Verdict rules (in bench/iomodels/report.py), applied to the medians: cost growth "
+             "≥ 1.5x counts as 'grows', ≤ 1.3x as 'flat', in between is nuanced; throughput "
+             "within 10% is 'not faster'; ET/LT and uring/epoll within 5% are 'no measurable "
+             "difference'.\n")
     report = out_dir / "REPORT.md"
     report.write_text("\n".join(L))
     return report
