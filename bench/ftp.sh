@@ -21,7 +21,8 @@
 # Environment: SIZE_MB (1024), MANY_CLIENTS (100), MANY_MB (10), LOGINS (500),
 # IDLE_SESSIONS (1000), LIST_ENTRIES (10000), LIST_REPEAT (5), ROUNDS (3: every server runs
 # every row ROUNDS times, servers interleaved; the table shows medians), ONLY (an extended regex
-# of server names to run), TESTS (rows to run), MUX_THREADS (muxftpd --threads, 1), MUX_FSYNC
+# of server names to run), TESTS (rows to run), MUX_THREADS (muxftpd --threads, 1), MUX_IO
+# (muxftpd --io, epoll; uring makes the kernel do the transfers: splice, file writes), MUX_FSYNC
 # (0: muxftpd's fsync_uploads off like the anchors, which never fsync; 1: on), BIN_DIR (default
 # build/bin; when left at the default, a missing muxftpd is built with `make build`), PORT_BASE
 # (17600; control ports), PASV_BASE (20000; each server gets its own 500 passive ports, below
@@ -92,6 +93,7 @@ ROUNDS=${ROUNDS:-3}
 ONLY=${ONLY:-} # an extended regex: run only the servers whose name matches
 TESTS=${TESTS:-"retr stor many logins idle list mlsd"}
 MUX_THREADS=${MUX_THREADS:-1}
+MUX_IO=${MUX_IO:-epoll}
 MUX_FSYNC=${MUX_FSYNC:-0}
 PORT_BASE=${PORT_BASE:-17600}
 PASV_BASE=${PASV_BASE:-20000}
@@ -115,6 +117,13 @@ BASELINE=muxftpd
 
 log() { printf 'ftp.sh: %s\n' "$*" >&2; }
 
+case $MUX_IO in
+  select | poll | epoll | epoll-et | sigio | uring) ;;
+  *)
+    printf 'ftp.sh: MUX_IO must be a muxio backend (select poll epoll epoll-et sigio uring), got %s\n' "$MUX_IO" >&2
+    exit 2
+    ;;
+esac
 for knob in SIZE_MB MANY_CLIENTS MANY_MB LOGINS IDLE_SESSIONS LIST_ENTRIES LIST_REPEAT ROUNDS \
   MUX_THREADS PORT_BASE PASV_BASE; do
   if ! [[ ${!knob} =~ ^[1-9][0-9]*$ ]]; then
@@ -331,12 +340,12 @@ server_cmd() {
     muxftpd | muxftpd-argon2id)
       printf '%s\n' "${as_bench[@]}" "$BIN_DIR/muxftpd" --config "$dir/muxftpd.toml" \
         --listen "127.0.0.1:$p" --root "$dir/root" --users-file "$dir/users" \
-        --threads "$MUX_THREADS" --passive-ports "$low-$high" --log-level warn
+        --threads "$MUX_THREADS" --io "$MUX_IO" --passive-ports "$low-$high" --log-level warn
       ;;
     muxftpd-plain)
       printf '%s\n' "${as_bench[@]}" "$BIN_DIR/muxftpd" --config "$dir/muxftpd.toml" \
         --listen "127.0.0.1:$p" --root "$dir/root" --user "$BENCH_USER:$PASSWORD:all" \
-        --threads "$MUX_THREADS" --passive-ports "$low-$high" --log-level warn
+        --threads "$MUX_THREADS" --io "$MUX_IO" --passive-ports "$low-$high" --log-level warn
       ;;
     vsftpd)
       sed -i "s/^listen_port=.*/listen_port=$p/" "$dir/vsftpd.conf"
@@ -371,9 +380,9 @@ server_ready() {
 describe() {
   local hash=sha512-crypt model
   case $1 in
-    muxftpd) model="one process, $MUX_THREADS loop(s) + offload pool" ;;
-    muxftpd-plain) model="one process, $MUX_THREADS loop(s) + offload pool" hash=plain-in-memory ;;
-    muxftpd-argon2id) model="one process, $MUX_THREADS loop(s) + offload pool" hash=argon2id ;;
+    muxftpd) model="one process, $MUX_THREADS $MUX_IO loop(s) + offload pool" ;;
+    muxftpd-plain) model="one process, $MUX_THREADS $MUX_IO loop(s) + offload pool" hash=plain-in-memory ;;
+    muxftpd-argon2id) model="one process, $MUX_THREADS $MUX_IO loop(s) + offload pool" hash=argon2id ;;
     vsftpd) model="process per session (+ privileged helper), PAM" ;;
     pure-ftpd) model="process per session (privsep), puredb" ;;
     pyftpdlib) model="FTPServer, one process, one thread" ;;
