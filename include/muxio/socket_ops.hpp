@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include <cstddef>
+#include <memory>
 #include <span>
 
 #include "muxio/io_handle.hpp"
@@ -55,31 +56,35 @@ class SendAllOp final : public IoAwaitable<SendAllOp>, public CompletionOp {
 
 // The pipe a sendfile on io_uring goes through: the ring has no sendfile, but splice(2) from the
 // file into a pipe and from the pipe into the socket moves the same pages without a copy through
-// user space. Owned by the stream, made on its first sendfile; a transfer that ended with bytes
-// still in it (cancelled halfway) leaves it dirty, and the next sendfile makes a new one.
+// user space. Made on a stream's first sendfile and shared with the operation in flight: the
+// kernel's workers look descriptors up when they run a splice, so the pipe and a duplicate of the
+// socket stay open until the last completion, even when the stream is closed meanwhile (its
+// descriptor number could be reused by then). A transfer that ended with bytes still in the pipe
+// (cancelled halfway) leaves it dirty, and the next sendfile makes a new one.
 struct SplicePipe {
-  SplicePipe();
+  explicit SplicePipe(int socket_fd);
   ~SplicePipe();
   SplicePipe(const SplicePipe&) = delete;
   SplicePipe& operator=(const SplicePipe&) = delete;
-  bool ok() const { return read_end >= 0; }
+  bool ok() const { return socket >= 0; }
 
   int read_end = -1;
   int write_end = -1;
+  int socket = -1;  // a duplicate of the stream's socket
   std::size_t capacity = 0;
+  int error = 0;  // errno if it could not be made
   bool dirty = false;
 };
 
 // Readiness backends: sendfile(2) whenever the socket is writable. io_uring: splice file -> pipe,
-// splice pipe -> socket, and a poll for POLLOUT when the socket is full, each a completion.
+// splice pipe -> socket, and a poll for POLLOUT when the socket is full, each a completion. Where
+// no useful pipe can be had (out of descriptors, or the user's pipe-buffer budget,
+// fs.pipe-user-pages-soft, spent, so that new pipes get two pages), the ring polls for POLLOUT
+// and sendfile(2) runs when it completes.
 class SendfileOp final : public IoAwaitable<SendfileOp>, public CompletionOp {
  public:
-  SendfileOp(IoHandle* io, SplicePipe* pipe, int file_fd, off_t offset, std::size_t count)
-      : IoAwaitable(io, Direction::write),
-        pipe_(pipe),
-        file_fd_(file_fd),
-        offset_(offset),
-        rest_(count) {}
+  SendfileOp(IoHandle* io, std::shared_ptr<SplicePipe> pipe, int file_fd, off_t offset,
+             std::size_t count);
   bool perform() override;
   void prepare(void* sqe) override;
   void on_completion(int result) override;
@@ -90,11 +95,11 @@ class SendfileOp final : public IoAwaitable<SendfileOp>, public CompletionOp {
   }
 
  private:
-  enum class Step { fill, drain, wait_writable };
+  enum class Step { fill, drain, wait_writable, sendfile_when_writable };
   void next_step(int result);
   void finish(std::error_code ec);
 
-  SplicePipe* pipe_;
+  std::shared_ptr<SplicePipe> pipe_;
   int file_fd_;
   off_t offset_;
   std::size_t rest_;  // bytes still to take from the file

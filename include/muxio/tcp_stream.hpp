@@ -51,11 +51,11 @@ class TcpStream final : public Stream {
 
  private:
   // The pipe sendfile splices through, on io_uring only (nullptr on readiness backends).
-  SplicePipe* splice_pipe();
+  std::shared_ptr<SplicePipe> splice_pipe();
 
   int fd_ = -1;
   std::unique_ptr<IoHandle> io_;
-  std::unique_ptr<SplicePipe> splice_pipe_;
+  std::shared_ptr<SplicePipe> splice_pipe_;
 };
 
 }  // namespace muxio

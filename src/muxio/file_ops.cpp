@@ -3,6 +3,7 @@
 #include <liburing.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "muxio/result.hpp"
@@ -49,7 +50,8 @@ void FileOp::prepare(void* sqe) {
   // An offset of -1 means "at the file position, and advance it" (Linux 5.6,
   // IORING_FEAT_RW_CUR_POS); O_APPEND files append either way.
   auto off = static_cast<std::uint64_t>(offset_);
-  auto len = static_cast<unsigned>(buf_.size());
+  // The ring's length is 32 bits; read(2) and write(2) move at most this much per call anyway.
+  auto len = static_cast<unsigned>(std::min<std::size_t>(buf_.size(), 0x7ffff000));
   if (kind_ == Kind::read) {
     io_uring_prep_read(s, fd_, buf_.data(), len, off);
   } else {
@@ -59,9 +61,11 @@ void FileOp::prepare(void* sqe) {
 
 void FileOp::on_completion(int result) {
   if (result >= 0) {
-    done_ = static_cast<std::size_t>(result);
+    done_ = static_cast<std::size_t>(result);  // bytes moved count, even if a cancel came late
   } else {
-    error_ = result == -ECANCELED && interrupted_ ? interrupted_ : errno_code(-result);
+    // A cancelled read in a kernel worker may end with EINTR or another error, not ECANCELED:
+    // whatever failed after an interruption reports the interruption.
+    error_ = interrupted_ ? interrupted_ : errno_code(-result);
   }
   if (ctx_->pending == this) ctx_->pending = nullptr;
   ctx_->loop->resume_soon(waiting_);

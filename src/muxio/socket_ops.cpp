@@ -12,6 +12,10 @@
 
 namespace muxio {
 namespace {
+// No read, write, send or splice moves more than this per call (MAX_RW_COUNT), and the ring's
+// length fields are 32 bits: longer buffers are done in several calls.
+constexpr std::size_t kMaxPerCall = 0x7ffff000;
+
 bool would_block(int err) {
   return err == EAGAIN || err == EWOULDBLOCK;
 }
@@ -38,7 +42,8 @@ bool RecvOp::perform() {
 }
 
 void RecvOp::prepare(void* sqe) {
-  io_uring_prep_recv(static_cast<io_uring_sqe*>(sqe), io_->fd(), buf_.data(), buf_.size(), 0);
+  io_uring_prep_recv(static_cast<io_uring_sqe*>(sqe), io_->fd(), buf_.data(),
+                     std::min(buf_.size(), kMaxPerCall), 0);
 }
 
 void RecvOp::on_completion(int result) {
@@ -51,8 +56,8 @@ void RecvOp::on_completion(int result) {
 }
 
 void SendAllOp::prepare(void* sqe) {
-  io_uring_prep_send(static_cast<io_uring_sqe*>(sqe), io_->fd(), rest_.data(), rest_.size(),
-                     MSG_NOSIGNAL);
+  io_uring_prep_send(static_cast<io_uring_sqe*>(sqe), io_->fd(), rest_.data(),
+                     std::min(rest_.size(), kMaxPerCall), MSG_NOSIGNAL);
 }
 
 void SendAllOp::on_completion(int result) {
@@ -105,46 +110,74 @@ bool SendfileOp::perform() {
   return true;
 }
 
-SplicePipe::SplicePipe() {
+SplicePipe::SplicePipe(int socket_fd) {
   int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) < 0) return;
+  if (::pipe2(fds, O_CLOEXEC) < 0) {
+    error = errno;
+    return;
+  }
   read_end = fds[0];
   write_end = fds[1];
   // A larger pipe moves more per splice; unprivileged processes get up to fs.pipe-max-size.
   int size = ::fcntl(write_end, F_SETPIPE_SZ, 1 << 20);
   if (size < 0) size = ::fcntl(write_end, F_GETPIPE_SZ);
-  capacity = size > 0 ? static_cast<std::size_t>(size) : 65536;
+  capacity = size > 0 ? static_cast<std::size_t>(size) : 0;
+  socket = ::fcntl(socket_fd, F_DUPFD_CLOEXEC, 0);
+  if (socket < 0) error = errno;
 }
 
 SplicePipe::~SplicePipe() {
-  if (read_end >= 0) ::close(read_end);
-  if (write_end >= 0) ::close(write_end);
+  for (int fd : {read_end, write_end, socket}) {
+    if (fd >= 0) ::close(fd);
+  }
+}
+
+namespace {
+// Below this a splice round trip moves too little to beat sendfile(2) on readiness.
+constexpr std::size_t kUsefulPipe = 64 * 1024;
+
+std::error_code socket_error(int fd) {
+  int err = 0;
+  socklen_t len = sizeof err;
+  if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0 || err == 0) err = EPIPE;
+  return errno_code(err);
+}
+}  // namespace
+
+SendfileOp::SendfileOp(IoHandle* io, std::shared_ptr<SplicePipe> pipe, int file_fd, off_t offset,
+                       std::size_t count)
+    : IoAwaitable(io, Direction::write),
+      pipe_(std::move(pipe)),
+      file_fd_(file_fd),
+      offset_(offset),
+      rest_(count) {
+  if (pipe_ != nullptr && (!pipe_->ok() || pipe_->capacity < kUsefulPipe)) {
+    step_ = Step::sendfile_when_writable;
+  }
 }
 
 void SendfileOp::prepare(void* sqe) {
   auto* s = static_cast<io_uring_sqe*>(sqe);
-  if (pipe_ == nullptr || !pipe_->ok()) {
-    io_uring_prep_nop(s);  // no pipe (out of descriptors): the completion reports it
-    return;
-  }
+  int sock = pipe_ != nullptr && pipe_->ok() ? pipe_->socket : io_->fd();
   switch (step_) {
     case Step::fill:
       io_uring_prep_splice(s, file_fd_, offset_, pipe_->write_end, -1,
-                           static_cast<unsigned>(std::min(rest_, pipe_->capacity)), 0);
-      break;
-    case Step::drain:
-      io_uring_prep_splice(s, pipe_->read_end, -1, io_->fd(), -1, static_cast<unsigned>(in_pipe_),
+                           static_cast<unsigned>(std::min({rest_, pipe_->capacity, kMaxPerCall})),
                            0);
       break;
+    case Step::drain:
+      io_uring_prep_splice(s, pipe_->read_end, -1, sock, -1, static_cast<unsigned>(in_pipe_), 0);
+      break;
     case Step::wait_writable:
-      io_uring_prep_poll_add(s, io_->fd(), POLLOUT);
+    case Step::sendfile_when_writable:
+      io_uring_prep_poll_add(s, sock, POLLOUT);
       break;
   }
 }
 
 void SendfileOp::on_completion(int result) {
-  if (pipe_ == nullptr || !pipe_->ok()) {
-    finish(errno_code(EMFILE));
+  if (io_ == nullptr) {  // the stream was closed: the cancellation is the answer
+    finish_completion(false);
     return;
   }
   next_step(result);
@@ -173,6 +206,10 @@ void SendfileOp::next_step(int result) {
         step_ = Step::wait_writable;  // the socket is full: the splice does not wait by itself
         break;
       }
+      if (result == 0) {  // no progress with bytes waiting: the socket is gone
+        finish(socket_error(pipe_->socket));
+        return;
+      }
       in_pipe_ -= static_cast<std::size_t>(result);
       sent_ += static_cast<std::size_t>(result);
       if (in_pipe_ == 0 && rest_ == 0) {
@@ -183,11 +220,17 @@ void SendfileOp::next_step(int result) {
       break;
     case Step::wait_writable:
       if (result & (POLLERR | POLLHUP)) {
-        finish(errno_code(EPIPE));
+        finish(socket_error(pipe_->socket));
         return;
       }
       step_ = Step::drain;
       break;
+    case Step::sendfile_when_writable:
+      if (perform()) {  // done, or failed: perform() set error_
+        finish({});
+        return;
+      }
+      break;  // the socket filled up again: poll once more
   }
   if (resubmit()) return;
   // Cancelled between steps: the bytes sent so far count, the cancellation is reported if none.

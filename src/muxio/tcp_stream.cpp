@@ -45,10 +45,13 @@ Task<Result<TcpStream>> TcpStream::connect(EventLoop& loop, SocketAddress addr) 
   co_return std::move(stream);
 }
 
-SplicePipe* TcpStream::splice_pipe() {
+std::shared_ptr<SplicePipe> TcpStream::splice_pipe() {
   if (io_ == nullptr || io_->proactor() == nullptr) return nullptr;
-  if (splice_pipe_ == nullptr || splice_pipe_->dirty) splice_pipe_ = std::make_unique<SplicePipe>();
-  return splice_pipe_.get();
+  // A pipe that could not be made is tried again: descriptors may have been freed since.
+  if (splice_pipe_ == nullptr || splice_pipe_->dirty || !splice_pipe_->ok()) {
+    splice_pipe_ = std::make_shared<SplicePipe>(fd_);
+  }
+  return splice_pipe_;
 }
 
 Task<Result<std::size_t>> TcpStream::read_some(std::span<std::byte> buf) {

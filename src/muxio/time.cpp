@@ -32,12 +32,12 @@ void SleepAwaiter::prepare(void* sqe) {
 }
 
 // -ETIME: the time passed, the normal end of a sleep. Anything else ends it early: a cancel
-// that won (the interruption's reason), or an error of the ring.
+// (the interruption's reason), or an error of the ring.
 void SleepAwaiter::on_completion(int result) {
-  if (result == -ETIME) {
+  if (interrupted_) {
+    wake(interrupted_);  // as on the timer path, an interruption wins over a deadline it raced
+  } else if (result == -ETIME) {
     wake({});
-  } else if (interrupted_) {
-    wake(interrupted_);
   } else {
     wake(result < 0 ? errno_code(-result) : std::error_code{});
   }

@@ -201,6 +201,139 @@ TEST_P(Tcp, SendfileToASlowReaderWaitsAndLosesNothing) {
   ::close(file);
 }
 
+Result<int> file_of(const std::vector<std::byte>& data) {
+  char path[] = "/tmp/muxio-sendfile-XXXXXX";
+  int file = ::mkstemp(path);
+  if (file < 0) return errno_code(errno);
+  ::unlink(path);
+  if (::write(file, data.data(), data.size()) != static_cast<ssize_t>(data.size())) {
+    ::close(file);
+    return errno_code(EIO);
+  }
+  return file;
+}
+
+// Closing a stream while a sendfile waits on it (the peer reads nothing) completes the sendfile
+// at once; on io_uring the kernel's splice may still be running, on a pipe and socket that must
+// stay valid until it ends (ASan sees it otherwise).
+TEST_P(Tcp, ClosingAStreamDuringASendfileCompletesIt) {
+  auto data = random_bytes(16 * 1024 * 1024, 5);
+  auto file = file_of(data);
+  ASSERT_TRUE(file.ok());
+  TcpListener listener = test::listen_local(loop);
+  auto addr = *listener.local_address();
+  auto main = [&]() -> Task<void> {
+    auto peer = co_await TcpStream::connect(loop, addr);
+    auto a = co_await listener.accept();
+    if (!peer || !a) co_return;
+    bool done = false;
+    auto sender = [&]() -> Task<void> {
+      (void)co_await a->stream.sendfile(*file, 0, data.size());
+      done = true;
+    };
+    auto h = loop.spawn(sender());
+    (void)co_await sleep_for(20ms);
+    EXPECT_FALSE(done) << "16 MiB cannot fit in the socket buffers of a peer that never reads";
+    a->stream.close();
+    co_await h.join();
+    EXPECT_TRUE(done);
+    std::array<std::byte, 4096> buf;  // the peer sees data, then the end: no hang
+    for (;;) {
+      auto n = co_await peer->recv(buf);
+      if (!n || *n == 0) break;
+    }
+  };
+  loop.run_until_complete(main());
+  ::close(*file);
+}
+
+// A sendfile cancelled halfway may leave bytes in io_uring's splice pipe; they must never come
+// out in front of the stream's next sendfile. The peer sees a prefix of A, the marker, then all of
+// B and nothing else.
+TEST_P(Tcp, ACancelledSendfileLeavesNoStaleBytesForTheNext) {
+  std::vector<std::byte> a_data(16 * 1024 * 1024, std::byte{'A'});
+  std::vector<std::byte> b_data(1024 * 1024, std::byte{'B'});
+  auto file_a = file_of(a_data);
+  auto file_b = file_of(b_data);
+  ASSERT_TRUE(file_a.ok() && file_b.ok());
+  TcpListener listener = test::listen_local(loop);
+  auto addr = *listener.local_address();
+  auto main = [&]() -> Task<void> {
+    auto peer = co_await TcpStream::connect(loop, addr);
+    auto a = co_await listener.accept();
+    if (!peer || !a) co_return;
+    auto first = [&]() -> Task<void> {
+      (void)co_await a->stream.sendfile(*file_a, 0, a_data.size());
+    };
+    auto h = loop.spawn(first());
+    (void)co_await sleep_for(20ms);
+    h.cancel();
+    co_await h.join();
+    auto sender = [&]() -> Task<void> {
+      EXPECT_FALSE(co_await a->stream.send_all(std::string_view("|")));
+      auto n = co_await a->stream.sendfile(*file_b, 0, b_data.size());
+      EXPECT_TRUE(n.ok() && *n == b_data.size());
+      (void)a->stream.shutdown_write();
+    };
+    auto s = loop.spawn(sender());
+    std::vector<std::byte> got;
+    std::array<std::byte, 65536> buf;
+    for (;;) {
+      auto n = co_await peer->recv(buf);
+      if (!n || *n == 0) break;
+      got.insert(got.end(), buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(*n));
+    }
+    co_await s.join();
+    auto bar = std::find(got.begin(), got.end(), std::byte{'|'});
+    EXPECT_NE(bar, got.end()) << "the marker never came";
+    if (bar == got.end()) co_return;
+    EXPECT_TRUE(std::all_of(got.begin(), bar, [](std::byte b) { return b == std::byte{'A'}; }));
+    EXPECT_EQ(static_cast<std::size_t>(got.end() - bar - 1), b_data.size());
+    EXPECT_TRUE(std::all_of(bar + 1, got.end(), [](std::byte b) { return b == std::byte{'B'}; }))
+        << "bytes of the cancelled transfer came out after it";
+  };
+  loop.run_until_complete(main());
+  ::close(*file_a);
+  ::close(*file_b);
+}
+
+// Out of descriptors, io_uring cannot make its splice pipe: sendfile then waits for POLLOUT on the
+// ring and calls sendfile(2) itself. Every byte still arrives, on every backend.
+TEST_P(Tcp, SendfileWorksWhenNoPipeCanBeMade) {
+  auto data = random_bytes(3 * 1024 * 1024, 9);
+  auto file = file_of(data);
+  ASSERT_TRUE(file.ok());
+  TcpListener listener = test::listen_local(loop);
+  auto addr = *listener.local_address();
+  rlimit saved{};
+  ::getrlimit(RLIMIT_NOFILE, &saved);
+  std::vector<int> fillers;
+  auto main = [&]() -> Task<void> {
+    auto peer = co_await TcpStream::connect(loop, addr);
+    auto a = co_await listener.accept();
+    if (!peer || !a) co_return;
+    // Take every descriptor left: no pipe, no dup, from here until the transfer ends.
+    rlimit tight = saved;
+    tight.rlim_cur = static_cast<rlim_t>(std::max(peer->fd(), a->stream.fd()) + 64);
+    ::setrlimit(RLIMIT_NOFILE, &tight);
+    for (int fd; (fd = ::dup(0)) >= 0;)
+      fillers.push_back(fd);
+    auto sender = [&]() -> Task<void> {
+      auto n = co_await a->stream.sendfile(*file, 0, data.size());
+      EXPECT_TRUE(n.ok() && *n == data.size()) << (n ? "" : n.error().message());
+    };
+    auto h = loop.spawn(sender());
+    auto got = co_await read_exactly(*peer, data.size());
+    EXPECT_TRUE(got.ok() && *got == data);
+    co_await h.join();
+  };
+  loop.run_until_complete(main());
+  for (int fd : fillers)
+    ::close(fd);
+  ::setrlimit(RLIMIT_NOFILE, &saved);
+  ::close(*file);
+}
+
 TEST_P(Tcp, CancellingAPendingReadLeavesTheStreamUsable) {
   TcpListener listener = test::listen_local(loop);
   auto addr = *listener.local_address();

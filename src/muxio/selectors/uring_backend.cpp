@@ -85,12 +85,18 @@ class UringBackend final : public SelectorBackend, public Proactor {
 
   void submit(CompletionOp* op) override {
     io_uring_sqe* sqe = next_sqe();
+    if (sqe == nullptr) {  // no room even after flushing: the operation fails, nothing hangs
+      op->on_completion(-EBUSY);
+      return;
+    }
     op->prepare(sqe);
     io_uring_sqe_set_data64(sqe, op_tag(op));
   }
 
+  // Without room for the cancel, the operation completes on its own terms (or the ring goes).
   void cancel(CompletionOp* op) override {
     io_uring_sqe* sqe = next_sqe();
+    if (sqe == nullptr) return;
     io_uring_prep_cancel64(sqe, op_tag(op), 0);
     io_uring_sqe_set_data64(sqe, kIgnore);
   }
@@ -99,9 +105,11 @@ class UringBackend final : public SelectorBackend, public Proactor {
     if (static_cast<std::size_t>(fd) >= regs_.size()) regs_.resize(fd + 1);
     Registration& r = regs_[fd];
     if (old_events != 0) {
-      io_uring_sqe* sqe = next_sqe();
-      io_uring_prep_poll_remove(sqe, tag(fd, r.generation));
-      io_uring_sqe_set_data64(sqe, kIgnore);
+      // Without room, the old poll stays armed: its completions are stale by generation.
+      if (io_uring_sqe* sqe = next_sqe()) {
+        io_uring_prep_poll_remove(sqe, tag(fd, r.generation));
+        io_uring_sqe_set_data64(sqe, kIgnore);
+      }
     }
     ++r.generation;  // completions of the old registration are stale from now on
     r.events = new_events;
@@ -112,7 +120,7 @@ class UringBackend final : public SelectorBackend, public Proactor {
   std::error_code poll(std::chrono::nanoseconds timeout, std::vector<FdEvent>& out) override {
     auto deadline = std::chrono::steady_clock::now() + timeout;
     io_uring_cqe* cqe = nullptr;
-    enable();
+    if (auto ec = enable()) return ec;
     int rc;
     if (timeout.count() < 0) {
       rc = io_uring_submit_and_wait(&ring_, 1);
@@ -123,7 +131,8 @@ class UringBackend final : public SelectorBackend, public Proactor {
     if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) {
       return errno_code(-rc);
     }
-    bool progressed = reap(out);  // an event or a completed operation, not just bookkeeping
+    bool progressed = report_failed_arms(out);
+    progressed |= reap(out);  // an event or a completed operation, not just bookkeeping
     // The kernel runs deferred task work in bounded batches: while it says more is pending (or
     // completions overflowed), fetch it now, so that one select reports everything that is ready,
     // as epoll does. Bounded, so that a flood cannot hold the loop here.
@@ -154,10 +163,11 @@ class UringBackend final : public SelectorBackend, public Proactor {
   }
   static std::uint64_t op_tag(CompletionOp* op) { return reinterpret_cast<std::uint64_t>(op) | 1; }
 
+  // nullptr when the queue is full and cannot be flushed (the kernel refuses the submission, or
+  // a thread other than the loop's submits: SINGLE_ISSUER; e.g. a loop destroyed elsewhere).
   io_uring_sqe* next_sqe() {
     io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
-    if (sqe == nullptr) {  // the submission queue is full: hand it to the kernel first
-      enable();
+    if (sqe == nullptr && !enable()) {  // the submission queue is full: hand it to the kernel
       io_uring_submit(&ring_);
       sqe = io_uring_get_sqe(&ring_);
     }
@@ -184,15 +194,34 @@ class UringBackend final : public SelectorBackend, public Proactor {
   }
 
   // Enabling makes the calling thread the ring's only submitter (see init).
-  void enable() {
-    if (!disabled_) return;
+  std::error_code enable() {
+    if (!disabled_) return {};
     // liburing 2.3 (Debian 12) has no io_uring_enable_rings: the register call itself.
-    ::syscall(__NR_io_uring_register, ring_.ring_fd, IORING_REGISTER_ENABLE_RINGS, nullptr, 0);
+    if (::syscall(__NR_io_uring_register, ring_.ring_fd, IORING_REGISTER_ENABLE_RINGS, nullptr, 0) <
+        0) {
+      return errno_code(errno);
+    }
     disabled_ = false;
+    return {};
+  }
+
+  bool report_failed_arms(std::vector<FdEvent>& out) {
+    bool any = false;
+    for (int fd : failed_arms_) {
+      if (static_cast<std::size_t>(fd) >= regs_.size() || regs_[fd].events == 0) continue;
+      out.push_back(FdEvent{fd, kError});
+      any = true;
+    }
+    failed_arms_.clear();
+    return any;
   }
 
   void arm(int fd) {
     io_uring_sqe* sqe = next_sqe();
+    if (sqe == nullptr) {
+      failed_arms_.push_back(fd);  // the next wait reports an error for it: the owner finds out
+      return;
+    }
     io_uring_prep_poll_multishot(sqe, fd, to_poll_mask(regs_[fd].events));
     io_uring_sqe_set_data64(sqe, tag(fd, regs_[fd].generation));
   }
@@ -224,6 +253,7 @@ class UringBackend final : public SelectorBackend, public Proactor {
   bool ready_ = false;
   bool disabled_ = false;
   std::vector<Registration> regs_;
+  std::vector<int> failed_arms_;
 };
 
 }  // namespace
