@@ -22,7 +22,9 @@
 # IDLE_SESSIONS (1000), LIST_ENTRIES (10000), LIST_REPEAT (5), ROUNDS (3: every server runs
 # every row ROUNDS times, servers interleaved; the table shows medians), ONLY (an extended regex
 # of server names to run), TESTS (rows to run), MUX_THREADS (muxftpd --threads, 1), MUX_IO
-# (muxftpd --io, epoll; uring makes the kernel do the transfers: splice, file writes), MUX_FSYNC
+# (muxftpd --io, epoll; uring makes the kernel do the transfers: splice, file writes), TLS (1:
+# FTPS, explicit AUTH TLS with protected data connections, for muxftpd and vsftpd and the rows
+# retr, stor, many; default 0), MUX_FSYNC
 # (0: muxftpd's fsync_uploads off like the anchors, which never fsync; 1: on), BIN_DIR (default
 # build/bin; when left at the default, a missing muxftpd is built with `make build`), PORT_BASE
 # (17600; control ports), PASV_BASE (20000; each server gets its own 500 passive ports, below
@@ -94,6 +96,7 @@ ONLY=${ONLY:-} # an extended regex: run only the servers whose name matches
 TESTS=${TESTS:-"retr stor many logins idle list mlsd"}
 MUX_THREADS=${MUX_THREADS:-1}
 MUX_IO=${MUX_IO:-epoll}
+TLS=${TLS:-0}
 MUX_FSYNC=${MUX_FSYNC:-0}
 PORT_BASE=${PORT_BASE:-17600}
 PASV_BASE=${PASV_BASE:-20000}
@@ -117,6 +120,25 @@ BASELINE=muxftpd
 
 log() { printf 'ftp.sh: %s\n' "$*" >&2; }
 
+# FTPS: every control and data connection in TLS (AUTH TLS, PROT P; curl --ssl-reqd), with a
+# self-signed certificate made for the run; the bulk rows only, and the servers set up for it.
+TLS_SERVERS='muxftpd|vsftpd'
+TLS_TESTS='retr stor many'
+case $TLS in
+  0) ;;
+  1)
+    for t in $TESTS; do
+      if [[ " $TLS_TESTS " != *" $t "* ]]; then
+        printf 'ftp.sh: TLS=1 measures only the rows %s (its clients for the others speak plain FTP)\n' "$TLS_TESTS" >&2
+        exit 2
+      fi
+    done
+    ;;
+  *)
+    printf 'ftp.sh: TLS must be 0 or 1, got %s\n' "$TLS" >&2
+    exit 2
+    ;;
+esac
 case $MUX_IO in
   select | poll | epoll | epoll-et | sigio | uring) ;;
   *)
@@ -235,6 +257,19 @@ results="bench/results/ftp-$stamp.jsonl"
 tmp=$(mktemp -d "$(dirname "$DATA_DIR")/muxftpd-bench.XXXXXX")
 chmod 711 "$tmp" # servers running as muxbench reach their own files, not the others'
 
+mux_tls=()
+if [ "$TLS" = 1 ]; then
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
+    -keyout "$tmp/tls.key" -out "$tmp/tls.crt" 2>/dev/null
+  chown "$BENCH_USER:" "$tmp/tls.key" "$tmp/tls.crt" # muxftpd runs as muxbench; vsftpd as root
+  chmod 600 "$tmp/tls.key"
+  # Client scope: curl --parallel shares one session cache across its transfers (vsftpd's
+  # require_ssl_reuse accepts any session of the server, which is wider still).
+  mux_tls=(--tls required --tls-cert "$tmp/tls.crt" --tls-key "$tmp/tls.key"
+    --tls-reuse-scope client)
+  export FTP_TLS=1 # bench/ftp_load.py: curl --ssl-reqd
+fi
+
 # Server on cpu 0, load generator on cpu 1, so they never share a core.
 srv_pin=()
 load_pin=()
@@ -318,6 +353,20 @@ syslog_enable=NO
 vsftpd_log_file=$dir/vsftpd.log
 seccomp_sandbox=NO
 EOF
+      if [ "$TLS" = 1 ]; then
+        # vsftpd's own FTPS: TLS for logins and data, session reuse required (its default).
+        cat >>"$dir/vsftpd.conf" <<EOF
+ssl_enable=YES
+rsa_cert_file=$tmp/tls.crt
+rsa_private_key_file=$tmp/tls.key
+force_local_logins_ssl=YES
+force_local_data_ssl=YES
+ssl_sslv2=NO
+ssl_sslv3=NO
+ssl_tlsv1=NO
+ssl_ciphers=HIGH
+EOF
+      fi
       chmod 600 "$dir/vsftpd.conf"
       ;;
     pure-ftpd)
@@ -340,7 +389,8 @@ server_cmd() {
     muxftpd | muxftpd-argon2id)
       printf '%s\n' "${as_bench[@]}" "$BIN_DIR/muxftpd" --config "$dir/muxftpd.toml" \
         --listen "127.0.0.1:$p" --root "$dir/root" --users-file "$dir/users" \
-        --threads "$MUX_THREADS" --io "$MUX_IO" --passive-ports "$low-$high" --log-level warn
+        --threads "$MUX_THREADS" --io "$MUX_IO" --passive-ports "$low-$high" --log-level warn \
+        "${mux_tls[@]}"
       ;;
     muxftpd-plain)
       printf '%s\n' "${as_bench[@]}" "$BIN_DIR/muxftpd" --config "$dir/muxftpd.toml" \
@@ -481,6 +531,10 @@ for round in $(seq "$ROUNDS"); do
     idx=$((idx + 1))
     if [ -n "$ONLY" ] && ! [[ $name =~ $ONLY ]]; then continue; fi
     if [ -n "$optin" ] && [ -z "$ONLY" ]; then continue; fi
+    if [ "$TLS" = 1 ] && ! [[ $name =~ ^($TLS_SERVERS)$ ]]; then
+      [ "$round" -gt 1 ] || skipped+=("$name (not set up for TLS here)")
+      continue
+    fi
     if ! server_ready "$kind"; then
       log "skip $name: not installed"
       [ "$round" -gt 1 ] || skipped+=("$name (not installed)")

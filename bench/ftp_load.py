@@ -525,8 +525,11 @@ def url(args, path):
 
 
 def run_curl(argv, timeout):
+    # FTP_TLS=1 (bench/ftp.sh TLS=1): FTPS, explicit AUTH TLS with protected data connections;
+    # the certificate is the run's self-signed one.
+    tls = ["--ssl-reqd", "--insecure"] if os.environ.get("FTP_TLS") == "1" else []
     try:
-        p = subprocess.run(["curl", "-sS", "--max-time", str(timeout)] + argv,
+        p = subprocess.run(["curl", "-sS", "--max-time", str(timeout)] + tls + argv,
                            capture_output=True, text=True, timeout=timeout + 10)
     except subprocess.TimeoutExpired:
         return None, "curl did not finish in time"
