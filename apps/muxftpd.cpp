@@ -146,6 +146,11 @@ int main(int argc, char** argv) {
   bool no_reuse = false;
   auto* o_no_reuse = app.add_flag("--no-tls-reuse", no_reuse,
                                   "accept data connections that do not resume the TLS session");
+  std::string reuse_scope;
+  auto* o_reuse_scope = app.add_option(
+      "--tls-reuse-scope", reuse_scope,
+      "data connections resume the session of: connection (their own, default) | client (any "
+      "control connection from the same address: curl --parallel)");
   auto* o_xfer = app.add_option("--xferlog", flags.xferlog, "transfer log file ('-': stderr)");
   auto* o_level = app.add_option("--log-level", flags.log_level, "trace|debug|info|warn|error");
   std::string pw_file;
@@ -213,6 +218,10 @@ int main(int argc, char** argv) {
   if (o_key->count() > 0) cfg.tls_key = flags.tls_key;
   if (o_implicit->count() > 0) cfg.implicit_tls_listen = flags.implicit_tls_listen;
   if (o_no_reuse->count() > 0) cfg.tls_require_reuse = false;
+  if (o_reuse_scope->count() > 0 && !parse_tls_reuse_scope(reuse_scope, cfg.tls_reuse_scope)) {
+    std::cerr << "muxftpd: --tls-reuse-scope must be connection or client\n";
+    return 2;
+  }
   if (!cfg.implicit_tls_listen.empty() && cfg.tls == ServerConfig::TlsMode::off) {
     cfg.tls = ServerConfig::TlsMode::optional;  // an implicit-TLS listener implies TLS
   }

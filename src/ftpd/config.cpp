@@ -48,6 +48,17 @@ bool parse_port_range(std::string_view s, std::uint16_t& low, std::uint16_t& hig
   return true;
 }
 
+bool parse_tls_reuse_scope(std::string_view s, ServerConfig::TlsReuseScope& scope) {
+  if (s == "connection") {
+    scope = ServerConfig::TlsReuseScope::connection;
+  } else if (s == "client") {
+    scope = ServerConfig::TlsReuseScope::client;
+  } else {
+    return false;
+  }
+  return true;
+}
+
 bool parse_tls_mode(std::string_view s, ServerConfig::TlsMode& mode) {
   if (s == "off") {
     mode = ServerConfig::TlsMode::off;
@@ -136,6 +147,11 @@ std::error_code load_config_file(const std::string& path, ServerConfig& cfg, std
   read(t, "tls_cert", cfg.tls_cert);
   read(t, "tls_key", cfg.tls_key);
   read(t, "tls_require_reuse", cfg.tls_require_reuse);
+  if (auto v = t["tls_reuse_scope"].value<std::string>();
+      v && !parse_tls_reuse_scope(*v, cfg.tls_reuse_scope)) {
+    *error = path + ": tls_reuse_scope must be \"connection\" or \"client\"";
+    return errno_code(EINVAL);
+  }
   if (auto* a = t["implicit_tls_listen"].as_array()) {
     cfg.implicit_tls_listen.clear();
     for (auto& e : *a) {

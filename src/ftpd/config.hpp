@@ -55,6 +55,12 @@ struct ServerConfig {
   // Data connections must resume the control connection's TLS session (vsftpd's
   // require_ssl_reuse): proof that the data connection's peer is the logged-in client.
   bool tls_require_reuse = true;
+  // Whose session a data connection may resume: its own control connection's (connection), or
+  // any control connection's from the same client address (client) — what clients that share
+  // one TLS session cache across parallel transfers need (curl --parallel). vsftpd accepts any
+  // session of the server; both scopes are narrower.
+  enum class TlsReuseScope { connection, client };
+  TlsReuseScope tls_reuse_scope = TlsReuseScope::connection;
   std::vector<std::string> implicit_tls_listen;  // listeners where TLS starts at connect
 
   std::string banner = "muxftpd ready";
@@ -72,6 +78,7 @@ void apply_reloadable(const ServerConfig& from, ServerConfig& to);
 
 // "off", "optional", "required".
 bool parse_tls_mode(std::string_view s, ServerConfig::TlsMode& mode);
+bool parse_tls_reuse_scope(std::string_view s, ServerConfig::TlsReuseScope& scope);
 
 // "LOW-HIGH" for passive ports.
 bool parse_port_range(std::string_view s, std::uint16_t& low, std::uint16_t& high);

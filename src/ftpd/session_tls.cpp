@@ -1,6 +1,7 @@
 // FTPS (RFC 4217): AUTH TLS on the control connection, PBSZ and PROT for the data connections,
 // CCC refused, and the TLS handshake on each data connection with session reuse enforced.
 #include <openssl/rand.h>
+#include <openssl/sha.h>
 
 #include "ftpd/session.hpp"
 
@@ -46,9 +47,17 @@ Task<bool> Session::start_control_tls() {
     log("dropped " + std::to_string(reader_.buffered()) + " bytes sent in clear after AUTH");
     reader_ = ftp::LineReader(settings_->max_command_line);
   }
-  unsigned char token[16];
-  if (RAND_bytes(token, sizeof token) != 1) co_return false;
-  tls_session_context_.assign(reinterpret_cast<const char*>(token), sizeof token);
+  if (settings_->tls_reuse_scope == ServerConfig::TlsReuseScope::client) {
+    // One context per client address: a session from any of its control connections resumes.
+    unsigned char digest[SHA256_DIGEST_LENGTH];
+    std::string ip = peer_.ip();
+    SHA256(reinterpret_cast<const unsigned char*>(ip.data()), ip.size(), digest);
+    tls_session_context_.assign(reinterpret_cast<const char*>(digest), 32);
+  } else {
+    unsigned char token[16];
+    if (RAND_bytes(token, sizeof token) != 1) co_return false;
+    tls_session_context_.assign(reinterpret_cast<const char*>(token), sizeof token);
+  }
   control_tls_ = std::make_unique<TlsStream>(std::move(control_tcp_), *server_.tls);
   control_tls_->set_session_id_context(tls_session_context_);
   auto ec = co_await with_timeout(settings_->login_timeout, control_tls_->handshake());
