@@ -27,6 +27,19 @@ Task<void> echo_once(TcpListener& listener) {
   }
 }
 
+// An unlinked temporary file holding data, for sendfile.
+Result<int> file_of(const std::vector<std::byte>& data) {
+  char path[] = "/tmp/muxio-sendfile-XXXXXX";
+  int file = ::mkstemp(path);
+  if (file < 0) return errno_code(errno);
+  ::unlink(path);
+  if (::write(file, data.data(), data.size()) != static_cast<ssize_t>(data.size())) {
+    ::close(file);
+    return errno_code(EIO);
+  }
+  return file;
+}
+
 class Tcp : public ::testing::TestWithParam<std::string> {
  protected:
   EventLoop loop{GetParam()};
@@ -125,12 +138,10 @@ TEST_P(Tcp, ASlowReaderSuspendsTheWriterInsteadOfGrowingMemory) {
 }
 
 TEST_P(Tcp, SendfileSendsAFileWithoutCopies) {
-  char path[] = "/tmp/muxio-sendfile-XXXXXX";
-  int file = ::mkstemp(path);
-  ASSERT_GE(file, 0);
-  ::unlink(path);
   auto data = random_bytes(3 * 1024 * 1024 + 17, 3);
-  ASSERT_EQ(::write(file, data.data(), data.size()), static_cast<ssize_t>(data.size()));
+  auto opened = file_of(data);
+  ASSERT_TRUE(opened.ok());
+  int file = *opened;
   TcpListener listener = test::listen_local(loop);
   auto addr = *listener.local_address();
   auto server = [&]() -> Task<void> {
@@ -161,12 +172,10 @@ TEST_P(Tcp, SendfileSendsAFileWithoutCopies) {
 // into the socket gets EAGAIN and the operation polls for POLLOUT), and not a byte is lost or
 // reordered. A count beyond the end of the file gives a short total, not an error.
 TEST_P(Tcp, SendfileToASlowReaderWaitsAndLosesNothing) {
-  char path[] = "/tmp/muxio-sendfile-XXXXXX";
-  int file = ::mkstemp(path);
-  ASSERT_GE(file, 0);
-  ::unlink(path);
   auto data = random_bytes(6 * 1024 * 1024 + 5, 11);
-  ASSERT_EQ(::write(file, data.data(), data.size()), static_cast<ssize_t>(data.size()));
+  auto opened = file_of(data);
+  ASSERT_TRUE(opened.ok());
+  int file = *opened;
   TcpListener listener = test::listen_local(loop);
   auto addr = *listener.local_address();
   auto server = [&]() -> Task<void> {
@@ -199,18 +208,6 @@ TEST_P(Tcp, SendfileToASlowReaderWaitsAndLosesNothing) {
   };
   loop.run_until_complete(main());
   ::close(file);
-}
-
-Result<int> file_of(const std::vector<std::byte>& data) {
-  char path[] = "/tmp/muxio-sendfile-XXXXXX";
-  int file = ::mkstemp(path);
-  if (file < 0) return errno_code(errno);
-  ::unlink(path);
-  if (::write(file, data.data(), data.size()) != static_cast<ssize_t>(data.size())) {
-    ::close(file);
-    return errno_code(EIO);
-  }
-  return file;
 }
 
 // Closing a stream while a sendfile waits on it (the peer reads nothing) completes the sendfile
