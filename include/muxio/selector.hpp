@@ -3,8 +3,9 @@
 // A Selector watches a set of file descriptors for readiness. register_fd() binds an fd to the
 // events of interest and an opaque `data` pointer (Python's `key.data`, usually the handler);
 // select() blocks until some are ready and returns (key, mask) pairs. The mechanism underneath is
-// a backend chosen by name — select, poll, epoll, epoll-et — so every IO model runs the same
-// program. Owned by one thread (normally by its EventLoop); not thread-safe.
+// a backend chosen by name — select, poll, epoll, epoll-et, sigio (signal-driven) or uring
+// (io_uring; also a proactor, see completion.hpp) — so every IO model runs the same program. Owned
+// by one thread (normally by its EventLoop); not thread-safe.
 #pragma once
 
 #include <chrono>
