@@ -149,8 +149,16 @@ int main(int argc, char** argv) {
   std::string reuse_scope;
   auto* o_reuse_scope = app.add_option(
       "--tls-reuse-scope", reuse_scope,
-      "data connections resume the session of: connection (their own, default) | client (any "
-      "control connection from the same address: curl --parallel)");
+      "data connections resume the session of: connection (their own control connection's, "
+      "default: curl, lftp, FileZilla, ftplib) | client (any control connection from the same "
+      "address: clients sharing one session cache across connections, curl --parallel, rclone)");
+  std::int64_t session_lifetime = 0;
+  auto* o_lifetime = app.add_option("--tls-session-lifetime", session_lifetime,
+                                    "seconds a TLS session may be resumed (86400)");
+  bool lax_eof = false;
+  auto* o_lax_eof = app.add_flag(
+      "--tls-upload-without-close-notify", lax_eof,
+      "commit TLS uploads ended by a bare TCP FIN (may be truncated; default: refused, 426)");
   auto* o_xfer = app.add_option("--xferlog", flags.xferlog, "transfer log file ('-': stderr)");
   auto* o_level = app.add_option("--log-level", flags.log_level, "trace|debug|info|warn|error");
   std::string pw_file;
@@ -218,6 +226,8 @@ int main(int argc, char** argv) {
   if (o_key->count() > 0) cfg.tls_key = flags.tls_key;
   if (o_implicit->count() > 0) cfg.implicit_tls_listen = flags.implicit_tls_listen;
   if (o_no_reuse->count() > 0) cfg.tls_require_reuse = false;
+  if (o_lifetime->count() > 0) cfg.tls_session_lifetime = std::chrono::seconds(session_lifetime);
+  if (o_lax_eof->count() > 0) cfg.tls_upload_needs_close_notify = false;
   if (o_reuse_scope->count() > 0 && !parse_tls_reuse_scope(reuse_scope, cfg.tls_reuse_scope)) {
     std::cerr << "muxftpd: --tls-reuse-scope must be connection or client\n";
     return 2;
@@ -286,6 +296,7 @@ int main(int argc, char** argv) {
       std::cerr << "muxftpd: " << error << "\n";
       return 2;
     }
+    tls->set_session_lifetime(cfg.tls_session_lifetime);
     ctx.tls = std::move(*tls);
   }
   if (!ctx.xferlog.open(cfg.xferlog)) {

@@ -6,6 +6,7 @@
 // ciphers only for TLS 1.2 (TLS 1.3's suites are all fine), no compression, no renegotiation.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -29,6 +30,11 @@ class TlsContext {
   // store (plus ca_file when given) and the host name set on each stream.
   static Result<TlsContext> client(bool verify_peer, const std::string& ca_file,
                                    std::string* error);
+
+  // Server: how long a session (a TLS 1.3 ticket, a TLS 1.2 session id or ticket) may be
+  // resumed after it was issued; OpenSSL's default is 7,200 s. TLS 1.3 caps the ticket lifetime
+  // hint at 7 days.
+  void set_session_lifetime(std::chrono::seconds lifetime);
 
   bool is_server() const { return server_; }
   bool verifies_peer() const { return verify_peer_; }

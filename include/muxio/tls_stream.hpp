@@ -43,6 +43,9 @@ class TlsStream final : public Stream {
   // Server: how many session tickets to send after the handshake (0 for connections whose
   // sessions nobody resumes).
   void set_ticket_count(std::size_t n);
+  // Server, TLS 1.3, after the handshake: one more session ticket, sent ahead of the next
+  // write. False where there is none to send (TLS 1.2 has no tickets after the handshake).
+  bool issue_session_ticket();
 
   // Bound it with with_timeout(): a peer that stops mid-handshake would hold it forever.
   Task<std::error_code> handshake();

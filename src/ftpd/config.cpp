@@ -152,6 +152,8 @@ std::error_code load_config_file(const std::string& path, ServerConfig& cfg, std
     *error = path + ": tls_reuse_scope must be \"connection\" or \"client\"";
     return errno_code(EINVAL);
   }
+  read_seconds(t, "tls_session_lifetime", cfg.tls_session_lifetime);
+  read(t, "tls_upload_needs_close_notify", cfg.tls_upload_needs_close_notify);
   if (auto* a = t["implicit_tls_listen"].as_array()) {
     cfg.implicit_tls_listen.clear();
     for (auto& e : *a) {

@@ -62,6 +62,14 @@ struct ServerConfig {
   enum class TlsReuseScope { connection, client };
   TlsReuseScope tls_reuse_scope = TlsReuseScope::connection;
   std::vector<std::string> implicit_tls_listen;  // listeners where TLS starts at connect
+  // How long a TLS session may be resumed after it was issued (OpenSSL's default: 2 hours).
+  // Each FTPS transfer brings the client a fresh TLS 1.3 session, so this bounds the gap
+  // between transfers' tickets and their use, not a control connection's age (TLS 1.2
+  // sessions are not renewed: there it bounds the age).
+  std::chrono::seconds tls_session_lifetime{86400};
+  // A TLS upload must end with close_notify; one ended by a bare TCP FIN (possibly cut short)
+  // is refused with 426 and nothing is replaced (vsftpd's strict_ssl_read_eof).
+  bool tls_upload_needs_close_notify = true;
 
   std::string banner = "muxftpd ready";
   std::string xferlog;  // transfer log path; "-" for stderr; empty: off

@@ -7,6 +7,19 @@
 
 namespace muxio::ftpd {
 
+namespace {
+
+// What a client (and its user) can do about a data connection refused for want of session reuse.
+constexpr const char* kNotThisControlSession =
+    "TLS session reuse required: the data connection must resume this control connection's TLS "
+    "session. Clients that share one session cache across connections (curl --parallel, "
+    "rclone) need the server's tls_reuse_scope = client.";
+constexpr const char* kNoSessionOfThisAddress =
+    "TLS session reuse required: the data connection must resume a TLS session of a control "
+    "connection from this address, and offered none.";
+
+}  // namespace
+
 bool Session::tls_required_for(std::string_view user) const {
   if (settings_->tls != ServerConfig::TlsMode::required || control_tls_) return false;
   return !is_anonymous_login(user);
@@ -126,7 +139,9 @@ Task<bool> Session::secure_data_connection(DataConnection& conn) {
   }
   conn.tls = std::make_unique<TlsStream>(std::move(conn.tcp), *server_.tls);
   conn.tls->set_session_id_context(tls_session_context_);
-  conn.tls->set_ticket_count(0);  // clients resume the control connection's session instead
+  // No tickets here: an upload's client never reads them, and unread bytes turn its close into
+  // a reset that can cut the upload's tail. Fresh sessions come on the control connection.
+  conn.tls->set_ticket_count(0);
   auto ec = co_await with_timeout(settings_->data_timeout, conn.tls->handshake());
   if (ec) {
     log("TLS handshake on the data connection failed: " + ec.message() + " " +
@@ -135,11 +150,37 @@ Task<bool> Session::secure_data_connection(DataConnection& conn) {
     co_return false;
   }
   if (settings_->tls_require_reuse && !conn.tls->session_reused()) {
-    log("refused a data connection that did not resume the control connection's TLS session");
-    co_await reply(522, "TLS session reuse required on the data connection.");
+    bool per_client = settings_->tls_reuse_scope == ServerConfig::TlsReuseScope::client;
+    log(per_client ? "refused a data connection that resumed no TLS session of this address"
+                   : "refused a data connection that did not resume the control connection's "
+                     "TLS session");
+    co_await reply(522, per_client ? kNoSessionOfThisAddress : kNotThisControlSession);
     co_return false;
   }
+  // The session just resumed may now be spent (see offer_fresh_tls_session): the reply that
+  // ends this transfer brings the next one.
+  offer_fresh_tls_session();
   co_return true;
+}
+
+void Session::offer_fresh_tls_session() {
+  // OpenSSL clients with a session cache (curl) use a TLS 1.3 session once and then drop it,
+  // so a data connection spends the session it resumed. A fresh ticket on the control
+  // connection, which the client always reads, is ready before its next data connection (the
+  // 150 reply and the 226 carry one each). Tickets carry the control connection's session id
+  // context, so reuse stays bound to it; each is fresh, so a control connection older than
+  // tls_session_lifetime keeps its data connections.
+  if (control_tls_ && protect_data_) (void)control_tls_->issue_session_ticket();
+}
+
+bool Session::upload_cut_short(DataConnection& conn) {
+  // Under TLS only a close_notify proves the end of the data: a bare TCP FIN may be a cut (an
+  // attacker's, or a client that crashed), and committing it would replace a good file with a
+  // truncated one.
+  if (!conn.tls || conn.tls->peer_closed_cleanly()) return false;
+  if (!settings_->tls_upload_needs_close_notify) return false;
+  log("upload ended by a TCP FIN without TLS close_notify: treated as cut short");
+  return true;
 }
 
 Task<void> Session::DataConnection::finish() {

@@ -124,6 +124,7 @@ Task<std::optional<Session::DataConnection>> Session::open_data_connection(std::
   }
   DataConnection conn;
   conn.tcp = std::move(*stream);
+  offer_fresh_tls_session();  // with the 150: what the data connection's handshake resumes
   co_await reply(150, opening);
   // RFC 4217: the TLS handshake on the data connection follows the 150.
   if (!co_await secure_data_connection(conn)) co_return std::nullopt;
@@ -353,7 +354,10 @@ Task<void> Session::receive_file(UniqueFd file, std::optional<TempFile> temp, st
       net_error = n.error();
       break;
     }
-    if (*n == 0) break;  // end of file: the client closed the data connection
+    if (*n == 0) {  // end of file: the client closed the data connection
+      if (upload_cut_short(*data)) net_error = make_error_code(Error::tls_protocol_error);
+      break;
+    }
     received += *n;
     transfer_bytes_ = received;
     // Not reading is how the client is slowed: TCP's window closes while we wait.

@@ -219,6 +219,56 @@ TEST_P(Tls, PlainTextInsteadOfAHandshakeFailsCleanly) {
   EXPECT_EQ(server.handshake, Error::tls_handshake_failed) << server.handshake.message();
 }
 
+// An FTPS control connection: no tickets at the handshake, then one issued on demand (what
+// muxftpd does before each data connection), which arrives ahead of the next message.
+Task<void> ticket_on_demand_server(TcpListener& listener, TlsContext ctx, bool& issued) {
+  auto a = co_await listener.accept();
+  if (!a) co_return;
+  TlsStream tls(std::move(a->stream), ctx);
+  tls.set_session_id_context("control");
+  tls.set_ticket_count(0);
+  auto hs = co_await with_timeout(5s, tls.handshake());
+  if (hs) co_return;
+  auto ping = co_await read_exactly(tls, 1);
+  if (!ping) co_return;
+  issued = tls.issue_session_ticket();
+  auto ec = co_await tls.write_all(std::string_view("b"));
+  if (ec) co_return;
+  std::array<std::byte, 16> tail;
+  (void)co_await with_timeout(5s, tls.read_some(tail));
+}
+
+TEST_P(Tls, ATicketIssuedOnDemandGivesTheClientAFreshSession) {
+  TlsContext server_ctx = server_context();
+  bool issued = false;
+  TlsSession before, after;
+  loop.spawn(ticket_on_demand_server(listener, server_ctx, issued));
+  auto client = [&]() -> Task<void> {
+    auto tcp = co_await TcpStream::connect(loop, addr);
+    if (!tcp) co_return;
+    TlsStream tls(std::move(*tcp), client_context(false));
+    auto hs = co_await tls.handshake();
+    EXPECT_FALSE(hs);
+    before = tls.session();
+    auto ec = co_await tls.write_all(std::string_view("a"));
+    EXPECT_FALSE(ec);
+    auto pong = co_await read_exactly(tls, 1);
+    EXPECT_TRUE(pong.ok());
+    after = tls.session();
+    (void)co_await tls.shutdown();
+  };
+  loop.run_until_complete(client());
+  EXPECT_TRUE(issued);
+  EXPECT_EQ(before, nullptr) << "no ticket at the handshake";
+  ASSERT_NE(after, nullptr) << "the issued ticket arrived with the reply";
+  ServerResult resumed;
+  bool reused = false;
+  loop.spawn(tls_echo_once(listener, server_ctx, "control", resumed));
+  loop.run_until_complete(connect_once(loop, addr, client_context(false), after, reused));
+  EXPECT_TRUE(reused);
+  EXPECT_TRUE(resumed.reused) << "the fresh session resumes under the same context";
+}
+
 TEST_P(Tls, TcpCloseWithoutCloseNotifyReadsAsUncleanEnd) {
   auto server = [&]() -> Task<void> {
     auto a = co_await listener.accept();

@@ -5,6 +5,8 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <cstdio>
 
 namespace muxio {
@@ -94,6 +96,10 @@ Result<TlsContext> TlsContext::client(bool verify_peer, const std::string& ca_fi
   // session's second data connection.
   SSL_CTX_set_session_cache_mode(ctx.get(), SSL_SESS_CACHE_OFF);
   return TlsContext(std::move(ctx), false, verify_peer);
+}
+
+void TlsContext::set_session_lifetime(std::chrono::seconds lifetime) {
+  SSL_CTX_set_timeout(ctx_.get(), static_cast<long>(std::max<std::int64_t>(1, lifetime.count())));
 }
 
 std::string TlsContext::certificate_fingerprint() const {

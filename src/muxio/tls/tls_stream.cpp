@@ -75,6 +75,11 @@ void TlsStream::set_ticket_count(std::size_t n) {
   SSL_set_num_tickets(ssl_, n);
 }
 
+bool TlsStream::issue_session_ticket() {
+  if (SSL_version(ssl_) != TLS1_3_VERSION || SSL_is_init_finished(ssl_) != 1) return false;
+  return SSL_new_session_ticket(ssl_) == 1;
+}
+
 bool TlsStream::session_reused() const {
   return SSL_session_reused(ssl_) == 1;
 }

@@ -322,9 +322,8 @@ def test_curl_ssl_reqd(tls_server, certificate, tmp_path):
 
 def test_client_scope_accepts_a_session_from_the_same_address(tls_server, certificate):
     """--tls-reuse-scope client: a session from another control connection of the same address
-    unlocks the data connection (what curl --parallel's shared session cache needs; not tested
-    with curl itself, whose parallel transfers still sometimes arrive without a resumable
-    session: see docs/BENCHMARKS.md, FTPS)."""
+    unlocks the data connection (what curl --parallel's shared session cache needs; curl itself
+    in test_ftps_clients.py)."""
     srv = tls_server(extra=["--tls-reuse-scope", "client"])
     (srv.root / "f.txt").write_bytes(b"content")
     shared = client_context(certificate)
