@@ -126,7 +126,8 @@ Task<std::optional<Session::DataConnection>> Session::open_data_connection(std::
   conn.tcp = std::move(*stream);
   co_await reply(150, opening);
   // RFC 4217: the TLS handshake on the data connection follows the 150.
-  if (!co_await secure_data_connection(conn)) co_return std::nullopt;
+  bool secured = co_await secure_data_connection(conn);
+  if (!secured) co_return std::nullopt;
   co_return std::move(conn);
 }
 
@@ -148,7 +149,8 @@ void Session::record_transfer(const std::string& path, std::uint64_t bytes, bool
 
 Task<void> Session::cmd_retr(const std::string& arg) {
   std::uint64_t offset = std::exchange(restart_offset_, 0);  // used up, whatever happens next
-  if (!co_await require(kRead)) co_return;
+  bool allowed = co_await require(kRead);
+  if (!allowed) co_return;
   auto path = co_await resolve(arg);
   if (!path) co_return;
   if (!data_.ready()) {
@@ -277,7 +279,8 @@ Task<void> Session::cmd_stou(const std::string& arg) {
 
 Task<void> Session::start_store(const std::string& arg, StoreMode mode) {
   std::uint64_t offset = std::exchange(restart_offset_, 0);  // used up, whatever happens next
-  if (!co_await require(kWrite)) co_return;
+  bool allowed = co_await require(kWrite);
+  if (!allowed) co_return;
   // STOU: a fresh name in the current directory; the server picks it (RFC 1123 §4.1.2.9).
   const std::string name = mode == StoreMode::unique ? unique_upload_name() : arg;
   auto path = co_await resolve(name);
@@ -287,7 +290,8 @@ Task<void> Session::start_store(const std::string& arg, StoreMode mode) {
     co_return;
   }
   bool replaces = mode == StoreMode::replace && offset == 0;
-  if (!co_await check_quota(*path, replaces)) co_return;
+  bool within_quota = co_await check_quota(*path, replaces);
+  if (!within_quota) co_return;
   std::optional<TempFile> temp;
   Result<UniqueFd> file = errno_code(EINVAL);
   if (mode == StoreMode::unique) {
@@ -357,7 +361,8 @@ Task<void> Session::receive_file(UniqueFd file, std::optional<TempFile> temp, st
     received += *n;
     transfer_bytes_ = received;
     // Not reading is how the client is slowed: TCP's window closes while we wait.
-    if ((net_error = co_await pace(true, *n))) break;
+    net_error = co_await pace(true, *n);
+    if (net_error) break;
     std::string_view chunk(reinterpret_cast<const char*>(buf.data()), *n);
     if (!binary_) {
       text.clear();
@@ -368,7 +373,8 @@ Task<void> Session::receive_file(UniqueFd file, std::optional<TempFile> temp, st
       disk_error = errno_code(EDQUOT);
       break;
     }
-    if ((disk_error = co_await write_to_file(file.get(), chunk))) break;
+    disk_error = co_await write_to_file(file.get(), chunk);
+    if (disk_error) break;
   }
   if (!net_error && !disk_error && !binary_) {
     text.clear();
@@ -435,7 +441,8 @@ Task<void> Session::cmd_mlsd(const std::string& arg) {
 }
 
 Task<void> Session::start_listing(const std::string& arg, int kind) {
-  if (!co_await require(kList)) co_return;
+  bool allowed = co_await require(kList);
+  if (!allowed) co_return;
   const std::string target = kind == 2 ? arg : strip_list_options(arg);
   auto path = co_await resolve(target);
   if (!path) co_return;

@@ -40,8 +40,10 @@ TEST_P(RingOps, FileWritesAtThePositionThenReadsAtOffsets) {
     // Two writes at the file position follow each other, as write(2) does.
     auto half = std::span<const std::byte>(data).subspan(0, data.size() / 2);
     auto rest = std::span<const std::byte>(data).subspan(data.size() / 2);
-    EXPECT_FALSE(co_await write_file_all(f.fd, half));
-    EXPECT_FALSE(co_await write_file_all(f.fd, rest));
+    auto first_half = co_await write_file_all(f.fd, half);
+    EXPECT_FALSE(first_half);
+    auto second_half = co_await write_file_all(f.fd, rest);
+    EXPECT_FALSE(second_half);
     EXPECT_EQ(::lseek(f.fd, 0, SEEK_CUR), static_cast<off_t>(data.size()));
 
     std::vector<std::byte> back(4096);
@@ -145,9 +147,11 @@ TEST_P(RingOps, ATimeoutCancelsAWaitingFileRead) {
 TEST_P(RingOps, SleepsWaitAtLeastTheirTime) {
   auto main = [&]() -> Task<void> {
     auto start = Clock::now();
-    EXPECT_FALSE(co_await sleep_for(20ms));
+    auto slept = co_await sleep_for(20ms);
+    EXPECT_FALSE(slept);
     EXPECT_GE(Clock::now() - start, 20ms);
-    EXPECT_FALSE(co_await sleep_for(Duration::zero())) << "a zero sleep just yields";
+    auto yielded = co_await sleep_for(Duration::zero());
+    EXPECT_FALSE(yielded) << "a zero sleep just yields";
   };
   loop.run_until_complete(main());
 }
