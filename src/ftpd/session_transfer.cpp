@@ -191,6 +191,9 @@ Task<void> Session::send_file(UniqueFd file, std::string path, std::uint64_t off
                          transfer_bytes_);
   std::error_code ec;
   std::uint64_t pos = offset;
+  // A file cut short meanwhile (truncated by someone else) cannot be sent whole: the client
+  // must not be told 226 for a copy that lacks its end.
+  bool shrank = false;
   if (binary_ && !data->tls) {
     while (pos < size && !ec) {
       std::size_t chunk = paced_chunk(false, kSendfileChunk);
@@ -199,10 +202,11 @@ Task<void> Session::send_file(UniqueFd file, std::string path, std::uint64_t off
       if (!n)
         ec = n.error();
       else if (*n == 0)
-        break;  // the file shrank meanwhile
+        shrank = true;
       else
         pos += *n;
       transfer_bytes_ = pos - offset;
+      if (shrank) break;
       if (n) ec = co_await pace(false, *n);
     }
   } else {
@@ -216,6 +220,7 @@ Task<void> Session::send_file(UniqueFd file, std::string path, std::uint64_t off
           co_await read_file_at(file.get(), std::as_writable_bytes(std::span(raw).first(chunk)),
                                 static_cast<std::int64_t>(pos));
       if (!n) ec = n.error();
+      if (n && *n == 0) shrank = pos < size;  // an end before the size seen at RETR
       if (!n || *n == 0) break;
       pos += *n;
       std::string_view out(raw.data(), *n);
@@ -230,9 +235,12 @@ Task<void> Session::send_file(UniqueFd file, std::string path, std::uint64_t off
     }
   }
   co_await data->finish();
-  bool complete = !ec;
+  bool complete = !ec && !shrank;
   if (complete) {
     co_await shielded(reply(226, "Transfer complete."));
+  } else if (shrank) {
+    server_.log->warn("[{}] download {}: the file shrank during the transfer", id_, path);
+    co_await shielded(reply(451, "File shrank during the transfer; transfer aborted."));
   } else if (ec == Error::timed_out) {
     co_await shielded(reply(426, "Transfer timed out: no progress."));
   } else if (ec == Error::cancelled) {
@@ -390,7 +398,12 @@ Task<void> Session::receive_file(UniqueFd file, std::optional<TempFile> temp, st
     // Durable before visible: the new content is on disk before it replaces the old file.
     disk_error = co_await shielded(offload_task([&]() -> std::error_code {
       if (settings_->fsync_uploads && ::fsync(file.get()) < 0) return errno_code(errno);
-      if (temp) return vfs_.commit(*temp, path);
+      // Without fsync, a write error may show only at close (NFS, quotas): checked before the
+      // upload replaces anything. In place, the descriptor stays open for the clean-up.
+      if (temp) {
+        if (auto ec = file.close()) return ec;
+        return vfs_.commit(*temp, path, settings_->fsync_uploads);
+      }
       return {};
     }));
   }

@@ -97,6 +97,24 @@ TEST_P(RingOps, FileErrorsAreReported) {
   ::close(fds[1]);
 }
 
+// /dev/full takes no byte: every write fails with ENOSPC, as a full disk does. On every backend,
+// write_file_all reports it (an upload must never be answered 226 on a full disk).
+TEST_P(RingOps, AWriteOntoAFullDeviceFailsWithNoSpace) {
+  int fd = ::open("/dev/full", O_WRONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  auto data = random_bytes(256 << 10, 3);
+  std::error_code first;
+  std::error_code second;
+  auto main = [&]() -> Task<void> {
+    first = co_await write_file_all(fd, data);
+    second = co_await write_file_all(fd, std::span<const std::byte>(data).first(1));
+  };
+  loop.run_until_complete(main());
+  ::close(fd);
+  EXPECT_EQ(first, std::errc::no_space_on_device) << first.message();
+  EXPECT_EQ(second, std::errc::no_space_on_device) << second.message();
+}
+
 // A read of a pipe with nothing in it waits in the kernel; the loop goes on meanwhile (a timer
 // writes the data). On a readiness backend this read would block the loop itself, so it is the
 // proactor's proof.
