@@ -143,13 +143,16 @@ void leave(Room& room, const std::shared_ptr<Client>& c, const char* why) {
 Task<void> writer(Room& room, std::shared_ptr<Client> c) {
   while (!c->gone) {
     if (c->outbox.empty()) {
-      if (co_await c->wake_writer.wait()) break;  // cancelled: the loop is shutting down
+      std::error_code cancelled = co_await c->wake_writer.wait();
+      if (cancelled) break;  // the loop is shutting down
       continue;
     }
     std::string line = std::move(c->outbox.front());
     c->outbox.pop_front();
     c->queued -= line.size();
-    if (co_await c->stream.send_all(line)) break;  // suspends while the client does not read
+    // Suspends while the client does not read.
+    std::error_code failed = co_await c->stream.send_all(line);
+    if (failed) break;
   }
   leave(room, c, "");
 }
@@ -189,7 +192,8 @@ Task<void> session(Room& room, muxio::TcpStream stream) {
     // Fairness: recv() completes at once while this client has data queued, so without a pause
     // one fast talker would keep the loop to itself and fill the others' outboxes before their
     // writers ever ran. Yield to the next loop iteration after every chunk.
-    if (co_await muxio::sleep_for(muxio::Duration::zero())) break;
+    std::error_code stopped = co_await muxio::sleep_for(muxio::Duration::zero());
+    if (stopped) break;
   }
   leave(room, c, "");
 }

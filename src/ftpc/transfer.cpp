@@ -138,7 +138,8 @@ Task<void> TransferRunner::work() {
       }
       auto pause = options_.backoff * (1 << std::min(job.attempts - 1, 5));
       pause = std::min<Duration>(pause, std::chrono::seconds(10));
-      if (co_await sleep_for(pause)) {
+      std::error_code interrupted = co_await sleep_for(pause);
+      if (interrupted) {
         job.error = "interrupted";
         break;
       }

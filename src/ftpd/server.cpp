@@ -104,7 +104,8 @@ Task<void> Server::accept_loop(EventLoop& loop, TcpListener& listener, bool impl
     if (!accepted) {
       if (accepted.error() == Error::cancelled) co_return;
       if (repeated_failures++ == 0) ctx_.log->warn("accept: {}", accepted.error().message());
-      if (co_await sleep_for(100ms)) co_return;  // out of descriptors: back off
+      std::error_code stopped = co_await sleep_for(100ms);  // out of descriptors: back off
+      if (stopped) co_return;
       continue;
     }
     if (repeated_failures > 1) {

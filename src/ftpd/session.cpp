@@ -61,7 +61,8 @@ Task<void> Session::run() {
   run_context_ = co_await current_context();
   log("connected");
   if (implicit_tls_) {
-    if (!co_await start_control_tls()) co_return;
+    bool secured = co_await start_control_tls();
+    if (!secured) co_return;
     pbsz_set_ = true;
     protect_data_ = true;
   }

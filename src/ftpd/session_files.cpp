@@ -49,7 +49,8 @@ Task<void> Session::cmd_cdup(const std::string&) {
 // line. Replies the error itself; returns the path when the call succeeded.
 Task<std::optional<std::string>> Session::change_name(Permissions p, const std::string& arg,
                                                       NameOp op, const char* what) {
-  if (!co_await require(p)) co_return std::nullopt;
+  bool allowed = co_await require(p);
+  if (!allowed) co_return std::nullopt;
   auto path = co_await resolve(arg);
   if (!path) co_return std::nullopt;
   if (auto ec = co_await offload([&] { return (vfs_.*op)(*path); })) {
@@ -78,7 +79,8 @@ Task<void> Session::cmd_dele(const std::string& arg) {
 
 Task<void> Session::cmd_rnfr(const std::string& arg) {
   rename_from_.reset();  // a failed RNFR must not leave an earlier one armed
-  if (!co_await require(kRename)) co_return;
+  bool allowed = co_await require(kRename);
+  if (!allowed) co_return;
   auto from = co_await locate(arg);
   if (!from) co_return;
   rename_from_ = from->path;
@@ -118,7 +120,8 @@ Task<void> Session::cmd_mdtm(const std::string& arg) {
 }
 
 Task<void> Session::cmd_mfmt(const std::string& arg) {
-  if (!co_await require(kWrite)) co_return;
+  bool allowed = co_await require(kWrite);
+  if (!allowed) co_return;
   auto space = arg.find(' ');
   auto when = space == std::string::npos ? std::nullopt : ftp::parse_mdtm(arg.substr(0, space));
   if (!when) {

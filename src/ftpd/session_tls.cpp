@@ -40,7 +40,8 @@ Task<void> Session::cmd_auth(const std::string& arg) {
     co_return;
   }
   co_await reply(234, "AUTH " + mechanism + " OK; starting TLS.");
-  if (!co_await start_control_tls()) {
+  bool secured = co_await start_control_tls();
+  if (!secured) {
     quitting_ = true;  // the connection is in an unknown state: end it
     co_return;
   }

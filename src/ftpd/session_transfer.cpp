@@ -127,7 +127,8 @@ Task<std::optional<Session::DataConnection>> Session::open_data_connection(std::
   offer_fresh_tls_session();  // with the 150: what the data connection's handshake resumes
   co_await reply(150, opening);
   // RFC 4217: the TLS handshake on the data connection follows the 150.
-  if (!co_await secure_data_connection(conn)) co_return std::nullopt;
+  bool secured = co_await secure_data_connection(conn);
+  if (!secured) co_return std::nullopt;
   co_return std::move(conn);
 }
 
@@ -149,7 +150,8 @@ void Session::record_transfer(const std::string& path, std::uint64_t bytes, bool
 
 Task<void> Session::cmd_retr(const std::string& arg) {
   std::uint64_t offset = std::exchange(restart_offset_, 0);  // used up, whatever happens next
-  if (!co_await require(kRead)) co_return;
+  bool allowed = co_await require(kRead);
+  if (!allowed) co_return;
   auto path = co_await resolve(arg);
   if (!path) co_return;
   if (!data_.ready()) {
@@ -190,6 +192,9 @@ Task<void> Session::send_file(UniqueFd file, std::string path, std::uint64_t off
                          transfer_bytes_);
   std::error_code ec;
   std::uint64_t pos = offset;
+  // A file cut short meanwhile (truncated by someone else) cannot be sent whole: the client
+  // must not be told 226 for a copy that lacks its end.
+  bool shrank = false;
   if (binary_ && !data->tls) {
     while (pos < size && !ec) {
       std::size_t chunk = paced_chunk(false, kSendfileChunk);
@@ -198,10 +203,11 @@ Task<void> Session::send_file(UniqueFd file, std::string path, std::uint64_t off
       if (!n)
         ec = n.error();
       else if (*n == 0)
-        break;  // the file shrank meanwhile
+        shrank = true;
       else
         pos += *n;
       transfer_bytes_ = pos - offset;
+      if (shrank) break;
       if (n) ec = co_await pace(false, *n);
     }
   } else {
@@ -215,6 +221,7 @@ Task<void> Session::send_file(UniqueFd file, std::string path, std::uint64_t off
           co_await read_file_at(file.get(), std::as_writable_bytes(std::span(raw).first(chunk)),
                                 static_cast<std::int64_t>(pos));
       if (!n) ec = n.error();
+      if (n && *n == 0) shrank = pos < size;  // an end before the size seen at RETR
       if (!n || *n == 0) break;
       pos += *n;
       std::string_view out(raw.data(), *n);
@@ -229,9 +236,12 @@ Task<void> Session::send_file(UniqueFd file, std::string path, std::uint64_t off
     }
   }
   co_await data->finish();
-  bool complete = !ec;
+  bool complete = !ec && !shrank;
   if (complete) {
     co_await shielded(reply(226, "Transfer complete."));
+  } else if (shrank) {
+    server_.log->warn("[{}] download {}: the file shrank during the transfer", id_, path);
+    co_await shielded(reply(451, "File shrank during the transfer; transfer aborted."));
   } else if (ec == Error::timed_out) {
     co_await shielded(reply(426, "Transfer timed out: no progress."));
   } else if (ec == Error::cancelled) {
@@ -278,7 +288,8 @@ Task<void> Session::cmd_stou(const std::string& arg) {
 
 Task<void> Session::start_store(const std::string& arg, StoreMode mode) {
   std::uint64_t offset = std::exchange(restart_offset_, 0);  // used up, whatever happens next
-  if (!co_await require(kWrite)) co_return;
+  bool allowed = co_await require(kWrite);
+  if (!allowed) co_return;
   // STOU: a fresh name in the current directory; the server picks it (RFC 1123 §4.1.2.9).
   const std::string name = mode == StoreMode::unique ? unique_upload_name() : arg;
   auto path = co_await resolve(name);
@@ -288,7 +299,8 @@ Task<void> Session::start_store(const std::string& arg, StoreMode mode) {
     co_return;
   }
   bool replaces = mode == StoreMode::replace && offset == 0;
-  if (!co_await check_quota(*path, replaces)) co_return;
+  bool within_quota = co_await check_quota(*path, replaces);
+  if (!within_quota) co_return;
   std::optional<TempFile> temp;
   Result<UniqueFd> file = errno_code(EINVAL);
   if (mode == StoreMode::unique) {
@@ -361,7 +373,8 @@ Task<void> Session::receive_file(UniqueFd file, std::optional<TempFile> temp, st
     received += *n;
     transfer_bytes_ = received;
     // Not reading is how the client is slowed: TCP's window closes while we wait.
-    if ((net_error = co_await pace(true, *n))) break;
+    net_error = co_await pace(true, *n);
+    if (net_error) break;
     std::string_view chunk(reinterpret_cast<const char*>(buf.data()), *n);
     if (!binary_) {
       text.clear();
@@ -372,7 +385,8 @@ Task<void> Session::receive_file(UniqueFd file, std::optional<TempFile> temp, st
       disk_error = errno_code(EDQUOT);
       break;
     }
-    if ((disk_error = co_await write_to_file(file.get(), chunk))) break;
+    disk_error = co_await write_to_file(file.get(), chunk);
+    if (disk_error) break;
   }
   if (!net_error && !disk_error && !binary_) {
     text.clear();
@@ -388,7 +402,12 @@ Task<void> Session::receive_file(UniqueFd file, std::optional<TempFile> temp, st
     // Durable before visible: the new content is on disk before it replaces the old file.
     disk_error = co_await shielded(offload_task([&]() -> std::error_code {
       if (settings_->fsync_uploads && ::fsync(file.get()) < 0) return errno_code(errno);
-      if (temp) return vfs_.commit(*temp, path);
+      // Without fsync, a write error may show only at close (NFS, quotas): checked before the
+      // upload replaces anything. In place, the descriptor stays open for the clean-up.
+      if (temp) {
+        if (auto ec = file.close()) return ec;
+        return vfs_.commit(*temp, path, settings_->fsync_uploads);
+      }
       return {};
     }));
   }
@@ -439,7 +458,8 @@ Task<void> Session::cmd_mlsd(const std::string& arg) {
 }
 
 Task<void> Session::start_listing(const std::string& arg, int kind) {
-  if (!co_await require(kList)) co_return;
+  bool allowed = co_await require(kList);
+  if (!allowed) co_return;
   const std::string target = kind == 2 ? arg : strip_list_options(arg);
   auto path = co_await resolve(target);
   if (!path) co_return;

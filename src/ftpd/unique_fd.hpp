@@ -3,6 +3,8 @@
 
 #include <unistd.h>
 
+#include <cerrno>
+#include <system_error>
 #include <utility>
 
 namespace muxio::ftpd {
@@ -26,6 +28,16 @@ class UniqueFd {
   int release() { return std::exchange(fd_, -1); }
   void reset() {
     if (fd_ >= 0) ::close(std::exchange(fd_, -1));
+  }
+  // Closes now and says whether close(2) failed: on NFS and some other file systems a write
+  // error (EIO, ENOSPC, EDQUOT) may show only here. The descriptor is gone either way (Linux
+  // frees it even when close reports an error, EINTR included, so it is never retried).
+  std::error_code close() {
+    if (fd_ < 0) return {};
+    if (::close(std::exchange(fd_, -1)) < 0 && errno != EINTR) {
+      return {errno, std::generic_category()};
+    }
+    return {};
   }
 
  private:

@@ -52,8 +52,10 @@ class Vfs {
 
   // Starts an upload to target: a new hidden file in the target's directory.
   Result<TempFile> create_temp(std::string_view target) const;
-  // Makes the upload visible under target, replacing what was there in one step.
-  std::error_code commit(TempFile& temp, std::string_view target) const;
+  // Makes the upload visible under target, replacing what was there in one step. With `durable`,
+  // the directory is fsynced after the rename, so that the new name survives a crash too (the
+  // caller has fsynced the file's content before).
+  std::error_code commit(TempFile& temp, std::string_view target, bool durable = false) const;
   // Removes an upload that failed; the previous file at target is untouched.
   void discard(TempFile& temp) const;
 

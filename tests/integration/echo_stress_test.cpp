@@ -44,7 +44,8 @@ Task<bool> converse(TcpStream& s, unsigned seed, int rounds) {
     out.resize(1 + rng() % 4096);
     for (auto& b : out)
       b = static_cast<std::byte>(rng());
-    if (co_await s.send_all(out)) co_return false;
+    auto failed = co_await s.send_all(out);
+    if (failed) co_return false;
     in.assign(out.size(), std::byte{0});
     std::size_t got = 0;
     while (got < in.size()) {
@@ -86,7 +87,8 @@ Task<std::size_t> storm(EventLoop& loop, SocketAddress addr, std::size_t count) 
   std::vector<TaskHandle> talking;
   for (std::size_t i = 0; i < conns.size(); ++i) {
     talking.push_back(loop.spawn([](TcpStream& s, unsigned seed, std::size_t& ok) -> Task<void> {
-      if (co_await with_timeout(60s, converse(s, seed, 3))) ++ok;
+      auto echoed = co_await with_timeout(60s, converse(s, seed, 3));
+      if (echoed) ++ok;
     }(conns[i], static_cast<unsigned>(i), verified)));
   }
   for (auto& h : talking)
@@ -98,7 +100,8 @@ enum class Probe { served, closed, hung };
 
 // Whether a connection is echoed, closed by the server, or left without an answer.
 Task<Probe> probe(TcpStream& s, unsigned seed) {
-  if (co_await with_timeout(2s, converse(s, seed, 1))) co_return Probe::served;
+  auto echoed = co_await with_timeout(2s, converse(s, seed, 1));
+  if (echoed) co_return Probe::served;
   std::array<std::byte, 64> buf;
   auto r = co_await with_timeout(1s, s.read_some(buf));
   if (r.error() == Error::timed_out) co_return Probe::hung;
@@ -158,7 +161,8 @@ TEST(EchoServer, RunningOutOfDescriptorsNeitherSpinsNorStopsService) {
     std::size_t closed = 0;
     std::size_t hung = 0;
     for (std::size_t i = 0; i < conns.size(); ++i) {
-      switch (co_await probe(conns[i], static_cast<unsigned>(i))) {
+      Probe probed = co_await probe(conns[i], static_cast<unsigned>(i));
+      switch (probed) {
         case Probe::served:
           ++served;
           break;
@@ -179,7 +183,8 @@ TEST(EchoServer, RunningOutOfDescriptorsNeitherSpinsNorStopsService) {
     auto fresh = co_await with_timeout(5s, TcpStream::connect(loop, server.addr));
     EXPECT_TRUE(fresh.ok());
     if (fresh) {
-      EXPECT_TRUE(co_await with_timeout(5s, converse(*fresh, 99, 2)));
+      auto echoed = co_await with_timeout(5s, converse(*fresh, 99, 2));
+      EXPECT_TRUE(echoed);
     }
   };
   loop.run_until_complete(main());

@@ -108,6 +108,29 @@ TEST_F(VfsTest, UploadReplacesOnlyWhenCommitted) {
   EXPECT_EQ(files, 2u) << "no temporary left behind";
 }
 
+TEST_F(VfsTest, DurableCommitRenamesAndSyncs) {
+  auto temp = vfs.create_temp("/dir/new.txt");
+  ASSERT_TRUE(temp.ok()) << temp.error().message();
+  ASSERT_EQ(::write(temp->file.get(), "durable", 7), 7);
+  ASSERT_FALSE(vfs.commit(*temp, "/dir/new.txt", true));
+  EXPECT_EQ(read(base / "root" / "dir" / "new.txt"), "durable");
+}
+
+// An upload checks close(2) before it commits (a write error can show only there): the
+// descriptor's close reports its error, and the descriptor is released either way.
+TEST(UniqueFdTest, CloseReportsTheErrorOfClose) {
+  int fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  UniqueFd ok(fd);
+  EXPECT_FALSE(ok.close());
+  EXPECT_FALSE(ok) << "closed";
+  EXPECT_FALSE(ok.close()) << "a second close does nothing";
+
+  UniqueFd stale(fd);  // the same number, already closed: close(2) fails with EBADF
+  EXPECT_EQ(stale.close(), std::errc::bad_file_descriptor);
+  EXPECT_FALSE(stale) << "released even though close failed";
+}
+
 TEST_F(VfsTest, DiscardedUploadLeavesTheOldFileAndNoTemporary) {
   auto temp = vfs.create_temp("/file.txt");
   ASSERT_TRUE(temp.ok());

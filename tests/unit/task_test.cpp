@@ -69,9 +69,12 @@ TEST(Task, SpawnedTasksRunConcurrentlyAndJoin) {
     auto b = loop.spawn(worker(2, 10ms));
     auto c = loop.spawn(worker(3, 20ms));
     EXPECT_EQ(loop.task_count(), 4u);
-    EXPECT_FALSE(co_await a.join());
-    EXPECT_FALSE(co_await b.join());
-    EXPECT_FALSE(co_await c.join());
+    auto a_joined = co_await a.join();
+    EXPECT_FALSE(a_joined);
+    auto b_joined = co_await b.join();
+    EXPECT_FALSE(b_joined);
+    auto c_joined = co_await c.join();
+    EXPECT_FALSE(c_joined);
     EXPECT_TRUE(a.done());
   };
   loop.run_until_complete(main());
@@ -91,7 +94,8 @@ TEST(Task, CancellingASleepingTaskCompletesTheSleepWithAnError) {
     auto h = loop.spawn(sleeper());
     co_await sleep_for(5ms);
     h.cancel();
-    EXPECT_FALSE(co_await h.join());
+    auto joined = co_await h.join();
+    EXPECT_FALSE(joined);
   };
   auto start = Clock::now();
   loop.run_until_complete(main());
@@ -144,9 +148,11 @@ TEST(Task, WithTimeoutExpires) {
     EXPECT_EQ(ec, Error::timed_out);
     EXPECT_GE(Clock::now() - start, 20ms);
     EXPECT_LT(Clock::now() - start, 5s);
-    EXPECT_FALSE(co_await with_timeout(5s, fast()));
+    auto sent = co_await with_timeout(5s, fast());
+    EXPECT_FALSE(sent);
     // After the scope, operations work again.
-    EXPECT_FALSE(co_await sleep_for(1ms));
+    auto slept = co_await sleep_for(1ms);
+    EXPECT_FALSE(slept);
   };
   loop.run_until_complete(main());
 }
@@ -172,13 +178,17 @@ TEST(Task, CancellingAJoinerLeavesTheJoinedTaskRunning) {
   };
   auto main = [&]() -> Task<void> {
     auto w = loop.spawn(worker());
-    auto joiner = loop.spawn(
-        [](TaskHandle h) -> Task<void> { EXPECT_EQ(co_await h.join(), Error::cancelled); }(w));
+    auto joiner = loop.spawn([](TaskHandle h) -> Task<void> {
+      auto joined = co_await h.join();
+      EXPECT_EQ(joined, Error::cancelled);
+    }(w));
     co_await sleep_for(1ms);
     joiner.cancel();
-    EXPECT_FALSE(co_await joiner.join());
+    auto joiner_joined = co_await joiner.join();
+    EXPECT_FALSE(joiner_joined);
     EXPECT_FALSE(w.done());
-    EXPECT_FALSE(co_await w.join());
+    auto joined = co_await w.join();
+    EXPECT_FALSE(joined);
   };
   loop.run_until_complete(main());
   EXPECT_TRUE(worker_finished);

@@ -90,8 +90,9 @@ def small_disk(tmp_path):
             subprocess.run(["umount", "-l", str(mountpoint)], capture_output=True, timeout=30)
 
 
-def test_stor_on_full_disk_keeps_old_file_and_serves_on(small_disk, make_server):
-    srv = make_server(root=small_disk)
+@pytest.mark.parametrize("io", BACKENDS)
+def test_stor_on_full_disk_keeps_old_file_and_serves_on(small_disk, make_server, io):
+    srv = make_server(root=small_disk, io=io)
     old = pseudo_random_bytes(512 * KiB, seed=11)
     (small_disk / "keep.bin").write_bytes(old)
     c = srv.raw(login=True)
@@ -112,8 +113,9 @@ def test_stor_on_full_disk_keeps_old_file_and_serves_on(small_disk, make_server)
     c.close()
 
 
-def test_appe_and_resume_on_full_disk_truncate_back(small_disk, make_server):
-    srv = make_server(root=small_disk)
+@pytest.mark.parametrize("io", BACKENDS)
+def test_appe_and_resume_on_full_disk_truncate_back(small_disk, make_server, io):
+    srv = make_server(root=small_disk, io=io)
     before = pseudo_random_bytes(256 * KiB, seed=21)
     target = small_disk / "grow.bin"
     target.write_bytes(before)
@@ -134,6 +136,88 @@ def test_appe_and_resume_on_full_disk_truncate_back(small_disk, make_server):
     assert code == 226, text
     assert target.read_bytes() == before + tail
     assert temp_files(small_disk) == []
+    c.close()
+
+
+# --- durable before visible --------------------------------------------------------------------
+
+def fsynced_paths(trace: Path) -> list[str]:
+    """The paths that strace -y saw fsynced: `fsync(5</a/b>) = 0`."""
+    import re
+    return re.findall(r"fsync\(\d+<([^>]*)>\)", trace.read_text()) if trace.exists() else []
+
+
+@pytest.mark.time_limit(60)
+def test_stor_fsyncs_the_file_and_then_its_directory(make_server, tmp_path):
+    import shutil
+    import time
+    strace = shutil.which("strace")
+    assert strace, "strace is missing: scripts/deps.sh installs it"
+    srv = make_server()
+    (srv.root / "sub").mkdir()
+    trace = tmp_path / "fsync.trace"
+    tracer = subprocess.Popen([strace, "-f", "-y", "-e", "trace=fsync", "-o", str(trace),
+                               "-p", str(srv.pid())], stderr=subprocess.PIPE, text=True)
+    try:
+        # strace says "attached" on stderr once it traces the process.
+        deadline = time.monotonic() + 20
+        seen = ""
+        while "attached" not in seen and time.monotonic() < deadline:
+            seen += tracer.stderr.readline()
+        assert "attached" in seen, seen
+        c = srv.raw(login=True)
+        assert c.cmd("TYPE I")[0] == 200
+        code, text = stor(c, "STOR sub/durable.bin", b"on disk before it is visible\n")
+        assert code == 226, text
+        c.close()
+        directory = str((srv.root / "sub").resolve())
+        assert wait_until(lambda: directory in fsynced_paths(trace), timeout=10), \
+            fsynced_paths(trace)
+    finally:
+        tracer.terminate()
+        tracer.wait(timeout=10)
+    paths = fsynced_paths(trace)
+    # The content first (still under its temporary name), then the directory with the new name.
+    assert any(p.startswith(directory + "/.muxftpd-upload-") for p in paths[:paths.index(directory)]), paths
+
+
+# --- a file that shrinks while it is downloaded -----------------------------------------------
+
+def xferlog_status(log: Path, path: str) -> list[str]:
+    """The completion flags (c/i) of the xferlog lines of `path`, oldest first."""
+    return [line.split()[-1] for line in log.read_text().splitlines()
+            if f" {path} " in line] if log.exists() else []
+
+
+@pytest.mark.time_limit(60)
+@pytest.mark.parametrize("mode", ["I", "A"])  # sendfile, and the user-space path (ASCII)
+@pytest.mark.parametrize("io", ["epoll", "uring"])
+def test_retr_of_a_file_that_shrinks_meanwhile_is_not_complete(make_server, tmp_path, io, mode):
+    log = tmp_path / "xfer.log"
+    srv = make_server(io=io, extra=["--xferlog", str(log)])
+    big = srv.root / "shrinks.bin"
+    big.write_bytes(b"line of text\n" * (48 * MiB // 13))  # far more than socket buffers hold
+    c = srv.raw(login=True)
+    assert c.cmd(f"TYPE {mode}")[0] == 200
+    data = c.pasv(rcvbuf=64 * KiB)
+    assert c.cmd("RETR shrinks.bin")[0] == 150
+    # Nothing read yet: the server is stuck in its first chunk, far from the end, when the
+    # file is cut short.
+    os.truncate(big, 1 * MiB)
+    got = recv_all(data, timeout=30)
+    data.close()
+    code, text = c.reply(timeout=20)
+    assert code == 451, (code, text, len(got))
+    assert len(got) < 48 * MiB
+    assert wait_until(lambda: xferlog_status(log, "/shrinks.bin") == ["i"], timeout=5), \
+        log.read_text() if log.exists() else "no xferlog"
+    # The session goes on: a file that stays as it is downloads whole, with 226.
+    (srv.root / "steady.bin").write_bytes(b"steady\n" * 1000)
+    data = c.pasv()
+    assert c.cmd("RETR steady.bin")[0] == 150
+    assert len(recv_all(data, timeout=20)) in (7000, 8000)  # ASCII mode adds the CRs
+    data.close()
+    assert c.reply(timeout=20)[0] == 226
     c.close()
 
 
