@@ -26,6 +26,16 @@ class Proactor {
   virtual void submit(CompletionOp* op) = 0;
   // Asks the kernel to cancel op; its completion (-ECANCELED, or a result that won) still comes.
   virtual void cancel(CompletionOp* op) = 0;
+  // Closes fd. A queued request names its descriptor by number, and the kernel looks the number
+  // up only when the request is submitted: closed before that, the number could be reused (by the
+  // next accept, say) and a queued send would go to another client. So the requests that name fd
+  // are handed to the kernel first, which then holds its own reference until they complete.
+  virtual void close(int fd) = 0;
+  // For the loop's destruction, before the frames of its tasks are freed: every request still
+  // queued or in the kernel is cancelled, and this returns when the kernel has finished with all
+  // of them (so none can still read or write a buffer in a frame). Their completions are dropped:
+  // no operation is resumed. The proactor accepts no more operations afterwards.
+  virtual void abandon_all() = 0;
 
  protected:
   ~Proactor() = default;

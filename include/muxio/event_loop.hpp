@@ -80,9 +80,12 @@ class EventLoop {
   void remove_signal_handler(int signo);
 
   // Starts `task` on this loop. The loop owns it until it finishes; the handle may cancel or join
-  // it. A task still running when the loop is destroyed is destroyed with it.
+  // it. A task still running when the loop is destroyed is destroyed with it, after every task
+  // spawned later (so a task spawned by another goes before its spawner).
   TaskHandle spawn(Task<void> task);
   std::size_t task_count() const { return tasks_.size(); }
+  // True while the loop is being destroyed (it then destroys the frames of unfinished tasks).
+  bool closing() const { return closing_; }
   // Cancels every task spawned on this loop (a graceful shutdown then runs the loop until
   // task_count() is 0 or a deadline passes).
   void cancel_all();
@@ -126,6 +129,8 @@ class EventLoop {
   std::unique_ptr<SignalPipe> signals_;
 
   std::unordered_map<detail::SpawnedTask*, std::shared_ptr<detail::SpawnedTask>> tasks_;
+  std::uint64_t next_spawn_order_ = 0;
+  bool closing_ = false;
   ThreadPool* pool_ = nullptr;
   std::atomic<int> offloads_{0};
 };

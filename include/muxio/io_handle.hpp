@@ -79,6 +79,10 @@ class IoHandle final : public IoWatcher {
   Proactor* proactor_;
 };
 
+// Closes the descriptor of a handle that was just destroyed: through the proactor when there is
+// one (Proactor::close: no request still queued for the number may reach its next owner).
+void close_descriptor(Proactor* proactor, int fd);
+
 // The coroutine side shared by every operation: check cancellation, then either hand the
 // operation to the backend's proactor (when Derived is a CompletionOp and the backend has one), or
 // try the system call and park until the direction is ready. Derived provides perform() and
@@ -91,7 +95,7 @@ class IoAwaitable : public IoOperation {
   IoAwaitable(const IoAwaitable&) = delete;
   IoAwaitable& operator=(const IoAwaitable&) = delete;
   // Destroying an operation the kernel still works on happens only when a loop is destroyed with
-  // tasks suspended in it; the ring is torn down right after.
+  // tasks suspended in it, and the loop has the proactor abandon every request first.
   ~IoAwaitable() {
     if (parked_ && io_ != nullptr) io_->cancel_wait(dir_, this);
   }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <coroutine>
+#include <cstdint>
 #include <exception>
 #include <memory>
 #include <vector>
@@ -23,6 +24,7 @@ struct SpawnedTask {
   EventLoop* loop = nullptr;
   TaskContext context;
   Task<void> task;
+  std::uint64_t spawn_order = 0;  // the loop destroys unfinished frames newest first
   bool done = false;
   std::exception_ptr error;
   std::vector<JoinAwaiter*> joiners;
@@ -78,6 +80,11 @@ class TaskHandle {
   // co_await handle.finish(): waits for the end of the task even if the waiting task is cancelled
   // meanwhile — for owners that must outlive what they spawned. Rethrows like join().
   detail::JoinAwaiter finish() const { return detail::JoinAwaiter(task_, true); }
+  // For an owner that is destroyed while its loop is being destroyed (the loop then frees the
+  // frames of unfinished tasks): destroys this task's frame now, while what it refers to in its
+  // owner still exists. Does nothing at any other time: a running task is ended with cancel()
+  // and finish().
+  void destroy_with_loop();
   void rethrow_if_failed() const {
     if (task_ && task_->error) std::rethrow_exception(task_->error);
   }

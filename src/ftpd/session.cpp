@@ -42,6 +42,9 @@ Session::Session(EventLoop& loop, ServerContext& server, TcpStream control, Sock
 }
 
 Session::~Session() {
+  // run() waits for its transfer; only a loop destroyed with both suspended gets here with the
+  // transfer still there. It refers to this session (the reply mutex, counters): it goes first.
+  transfer_.destroy_with_loop();
   if (siblings_ != nullptr) siblings_->erase(this);
   server_.sessions_open.fetch_sub(1);
 }

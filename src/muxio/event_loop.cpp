@@ -189,10 +189,22 @@ EventLoop::EventLoop(std::unique_ptr<Selector> selector)
 EventLoop::~EventLoop() {
   while (offloads_.load(std::memory_order_acquire) > 0)
     std::this_thread::yield();
+  closing_ = true;
+  // The kernel may still work on operations whose buffers live in the frames (a file read in an
+  // io_uring worker): it must be done with all of them before any frame is freed.
+  if (Proactor* proactor = selector_->backend().proactor()) proactor->abandon_all();
   // Destroy the frames of unfinished tasks first, while everything their destructors touch
-  // (selector, timers) still exists; queued resumptions of those frames must never run.
-  auto tasks = std::move(tasks_);
-  for (auto& [raw, task] : tasks)
+  // (selector, timers) still exists; queued resumptions of those frames must never run. Newest
+  // first: a task spawned by another (a transfer by its session) may refer to what its spawner
+  // owns, so it must go before it.
+  std::vector<std::shared_ptr<detail::SpawnedTask>> tasks;
+  tasks.reserve(tasks_.size());
+  for (auto& [raw, task] : tasks_)
+    tasks.push_back(std::move(task));
+  tasks_.clear();
+  std::sort(tasks.begin(), tasks.end(),
+            [](const auto& a, const auto& b) { return a->spawn_order > b->spawn_order; });
+  for (auto& task : tasks)
     task->task.reset();
   tasks.clear();
   ready_.clear();
@@ -308,6 +320,7 @@ TaskHandle EventLoop::spawn(Task<void> task) {
   spawned->loop = this;
   spawned->context.loop = this;
   spawned->task = std::move(task);
+  spawned->spawn_order = next_spawn_order_++;
   auto& promise = spawned->task.handle().promise();
   promise.context = &spawned->context;
   promise.on_root_done = &detail::SpawnedTask::on_done;
@@ -345,6 +358,10 @@ void EventLoop::cancel_all() {
     running.push_back(raw);
   for (auto* task : running)
     task->context.cancel();
+}
+
+void TaskHandle::destroy_with_loop() {
+  if (task_ && !task_->done && task_->loop->closing()) task_->task.reset();
 }
 
 void detail::SpawnedTask::on_done(void* self) {

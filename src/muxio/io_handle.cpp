@@ -1,5 +1,7 @@
 #include "muxio/io_handle.hpp"
 
+#include <unistd.h>
+
 #include <cerrno>
 
 namespace muxio {
@@ -17,6 +19,14 @@ IoHandle::~IoHandle() {
       op->detach(errno_code(ECANCELED));
   }
   if (armed_ != 0) (void)loop_->selector().unregister(fd_);
+}
+
+void close_descriptor(Proactor* proactor, int fd) {
+  if (proactor != nullptr) {
+    proactor->close(fd);
+  } else {
+    ::close(fd);
+  }
 }
 
 std::error_code IoHandle::set_interest(Events events) {

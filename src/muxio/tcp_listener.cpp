@@ -65,8 +65,9 @@ TcpListener::~TcpListener() {
 }
 
 void TcpListener::close() {
+  Proactor* proactor = io_ != nullptr ? io_->proactor() : nullptr;
   io_.reset();
-  if (fd_ >= 0) ::close(std::exchange(fd_, -1));
+  if (fd_ >= 0) close_descriptor(proactor, std::exchange(fd_, -1));
   if (spare_fd_ >= 0) ::close(std::exchange(spare_fd_, -1));
 }
 

@@ -32,9 +32,10 @@ TcpStream::~TcpStream() {
 }
 
 void TcpStream::close() {
+  Proactor* proactor = io_ != nullptr ? io_->proactor() : nullptr;
   io_.reset();  // unregister before close: a closed fd must never linger in the selector
   splice_pipe_.reset();
-  if (fd_ >= 0) ::close(std::exchange(fd_, -1));
+  if (fd_ >= 0) close_descriptor(proactor, std::exchange(fd_, -1));
 }
 
 Task<Result<TcpStream>> TcpStream::connect(EventLoop& loop, SocketAddress addr) {

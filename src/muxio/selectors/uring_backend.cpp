@@ -22,6 +22,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 
 #include "selectors/backends.hpp"
 
@@ -91,6 +92,7 @@ class UringBackend final : public SelectorBackend, public Proactor {
     }
     op->prepare(sqe);
     io_uring_sqe_set_data64(sqe, op_tag(op));
+    ++ops_in_flight_;
   }
 
   // Without room for the cancel, the operation completes on its own terms (or the ring goes).
@@ -99,6 +101,35 @@ class UringBackend final : public SelectorBackend, public Proactor {
     if (sqe == nullptr) return;
     io_uring_prep_cancel64(sqe, op_tag(op), 0);
     io_uring_sqe_set_data64(sqe, kIgnore);
+  }
+
+  void close(int fd) override {
+    if (!abandoned_ && queued_request_names(fd)) {
+      // Submitted, each request holds the file itself (the number no longer matters).
+      bool submitted = !enable() && io_uring_submit(&ring_) >= 0 && !queued_request_names(fd);
+      if (!submitted) {
+        // Cannot submit now (the kernel refuses, or this is not the ring's thread): the close
+        // joins the queue behind them, so that the number stays taken until they are submitted.
+        if (io_uring_sqe* sqe = io_uring_get_sqe(&ring_)) {
+          io_uring_prep_close(sqe, fd);
+          io_uring_sqe_set_data64(sqe, kIgnore);
+          return;
+        }
+      }
+    }
+    ::close(fd);
+  }
+
+  void abandon_all() override {
+    if (abandoned_ || !ready_) return;
+    abandoned_ = true;  // from now on next_sqe() hands out nothing: no new request, no cancel
+    // Queued requests must not start now: they become no-ops (keeping their tags, so that each
+    // still completes once and the count below holds). Closes queued by close() stay closes.
+    neutralize_queued();
+    if (disabled_) return;                    // never enabled: nothing ever reached the kernel
+    if (io_uring_submit(&ring_) < 0) return;  // not the ring's thread: it cannot wait here either
+    cancel_everything();
+    drain_abandoned();
   }
 
   std::error_code modify(int fd, Events old_events, Events new_events) override {
@@ -166,12 +197,82 @@ class UringBackend final : public SelectorBackend, public Proactor {
   // nullptr when the queue is full and cannot be flushed (the kernel refuses the submission, or
   // a thread other than the loop's submits: SINGLE_ISSUER; e.g. a loop destroyed elsewhere).
   io_uring_sqe* next_sqe() {
+    if (abandoned_) return nullptr;
     io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
     if (sqe == nullptr && !enable()) {  // the submission queue is full: hand it to the kernel
       io_uring_submit(&ring_);
       sqe = io_uring_get_sqe(&ring_);
     }
     return sqe;
+  }
+
+  // The requests in the submission queue that the kernel has not taken yet, in order.
+  template <class F>
+  void for_each_queued(F&& f) {
+    unsigned head = IO_URING_READ_ONCE(*ring_.sq.khead);
+    for (unsigned i = head; i != ring_.sq.sqe_tail; ++i)
+      f(ring_.sq.sqes[i & ring_.sq.ring_mask]);
+  }
+
+  bool queued_request_names(int fd) {
+    bool named = false;
+    for_each_queued([&](const io_uring_sqe& sqe) {
+      if (sqe.fd == fd) named = true;
+      bool splice = sqe.opcode == IORING_OP_SPLICE || sqe.opcode == IORING_OP_TEE;
+      if (splice && sqe.splice_fd_in == fd) named = true;
+    });
+    return named;
+  }
+
+  void neutralize_queued() {
+    for_each_queued([](io_uring_sqe& sqe) {
+      if (sqe.opcode == IORING_OP_CLOSE) return;
+      std::uint64_t data = sqe.user_data;
+      io_uring_prep_nop(&sqe);
+      sqe.user_data = data;
+    });
+  }
+
+  // Synchronous cancellation of every request (Linux 6.0): returns when the kernel is done with
+  // each, including those its workers were running. Older kernels get the asynchronous form, and
+  // drain_abandoned() waits for its answers.
+  void cancel_everything() {
+    io_uring_sync_cancel_reg reg{};
+    reg.fd = -1;
+    reg.flags = IORING_ASYNC_CANCEL_ANY;
+    reg.timeout.tv_sec = -1;
+    reg.timeout.tv_nsec = -1;
+    int rc = io_uring_register_sync_cancel(&ring_, &reg);
+    if (rc >= 0 || rc == -ENOENT) return;
+    if (io_uring_sqe* sqe = io_uring_get_sqe(&ring_)) {
+      io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY);
+      io_uring_sqe_set_data64(sqe, kIgnore);
+      io_uring_submit(&ring_);
+    }
+  }
+
+  // Reaps the completions of the cancelled operations without handing them to anyone (their
+  // coroutines are about to be destroyed). Bounded: a kernel that never answers does not hang the
+  // loop's destruction for ever, but that is then reported.
+  void drain_abandoned() {
+    for (int round = 0; ops_in_flight_ > 0 && round < 100; ++round) {
+      __kernel_timespec ts{0, 100'000'000};
+      io_uring_cqe* cqe = nullptr;
+      int rc = io_uring_wait_cqe_timeout(&ring_, &cqe, &ts);
+      if (rc < 0 && rc != -ETIME && rc != -EINTR) break;
+      unsigned head;
+      unsigned seen = 0;
+      io_uring_for_each_cqe(&ring_, head, cqe) {
+        ++seen;
+        std::uint64_t data = io_uring_cqe_get_data64(cqe);
+        if (data != kIgnore && (data & 1) && ops_in_flight_ > 0) --ops_in_flight_;
+      }
+      io_uring_cq_advance(&ring_, seen);
+    }
+    if (ops_in_flight_ > 0) {
+      std::fprintf(stderr, "muxio: %zu io_uring operation(s) still in the kernel at teardown\n",
+                   ops_in_flight_);
+    }
   }
 
   // Hands every completion in the queue to handle(); true if one meant something.
@@ -231,6 +332,7 @@ class UringBackend final : public SelectorBackend, public Proactor {
     std::uint64_t data = io_uring_cqe_get_data64(&cqe);
     if (data == kIgnore) return false;
     if (data & 1) {
+      --ops_in_flight_;
       reinterpret_cast<CompletionOp*>(data & ~std::uint64_t{1})->on_completion(cqe.res);
       return true;
     }
@@ -252,6 +354,8 @@ class UringBackend final : public SelectorBackend, public Proactor {
   io_uring ring_{};
   bool ready_ = false;
   bool disabled_ = false;
+  bool abandoned_ = false;
+  std::size_t ops_in_flight_ = 0;  // operations submitted whose completion has not come yet
   std::vector<Registration> regs_;
   std::vector<int> failed_arms_;
 };
