@@ -124,7 +124,8 @@ std::string read_password(const std::string& prompt) {
 }
 
 // URL -> server endpoint, with credentials from the URL, else ~/.netrc, else a prompt (when a
-// user was named without a password), else anonymous.
+// user was named without a password), else anonymous. nullopt (after saying why) when its TLS
+// cannot be set up (an unreadable --cacert): the caller stops with status 2.
 std::optional<Endpoint> endpoint_of(const App& app, const Url& url) {
   LoginCredentials login = credentials_for(url, read_netrc_file());
   if (login.ask_password) {
@@ -223,6 +224,10 @@ Task<void> cmd_get(App& app) {
       continue;
     }
     auto endpoint = endpoint_of(app, *url);
+    if (!endpoint) {
+      app.status = 2;  // an unusable --cacert, said already
+      continue;
+    }
     if (app.cli.segments > 1) {
       co_await cmd_get_segments(app, *url, *endpoint);
       continue;
@@ -295,6 +300,10 @@ Task<void> cmd_put(App& app) {
     co_return;
   }
   auto endpoint = endpoint_of(app, *url);
+  if (!endpoint) {
+    app.status = 2;  // an unusable --cacert, said already
+    co_return;
+  }
   const std::size_t nfiles = app.cli.args.size() - 1;
   const bool into_dir = url->path.empty() || url->path.back() == '/' || nfiles > 1;
   std::vector<Job> jobs;
@@ -334,6 +343,10 @@ Task<void> cmd_simple(App& app) {
     co_return;
   }
   auto endpoint = endpoint_of(app, *url);
+  if (!endpoint) {
+    app.status = 2;  // an unusable --cacert, said already
+    co_return;
+  }
   auto conn = co_await open_session(app.loop, *endpoint);
   if (!conn) {
     err_line(url->display() + ": " + conn.error().message());
@@ -388,6 +401,10 @@ Task<void> cmd_mirror(App& app) {
   }
   request.base = mirror_base(url->path);
   auto endpoint = endpoint_of(app, *url);
+  if (!endpoint) {
+    app.status = 2;  // an unusable --cacert, said already
+    co_return;
+  }
   auto conn = co_await open_session(app.loop, *endpoint);
   if (!conn) {
     err_line(url->display() + ": " + conn.error().message());
