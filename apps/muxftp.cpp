@@ -10,18 +10,21 @@
 // Progress and per-file summaries go to stderr (a board on a terminal, plain lines otherwise);
 // listings and --json go to stdout. Exit status: 0 all well, 1 some file failed, 2 usage,
 // 130 interrupted (Ctrl-C; partial downloads stay and --resume continues them).
+//
+// This file is the command line and the wiring; the work is src/ftpc's (the transfers:
+// transfer.hpp, mirror.hpp, segmented_get.hpp; the shell: shell.hpp; --json: json_summary.hpp).
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <csignal>
-#include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <map>
 
 #include "ftpc/control.hpp"
 #include "ftpc/endpoint.hpp"
+#include "ftpc/json_summary.hpp"
 #include "ftpc/mirror.hpp"
 #include "ftpc/progress.hpp"
 #include "ftpc/progress_board.hpp"
@@ -64,24 +67,6 @@ struct Cli {
 
 void err_line(const std::string& s) {
   write_fd(STDERR_FILENO, "muxftp: " + s + "\n");
-}
-
-std::string json_escape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    auto u = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (u < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", u);
-      out += buf;
-    } else {
-      out += c;
-    }
-  }
-  return out;
 }
 
 // ---- the program -------------------------------------------------------------------------------
@@ -147,22 +132,7 @@ std::optional<Url> url_arg(const std::string& s) {
 void add_json(App& app, const std::vector<Job>& jobs) {
   for (const Job& j : jobs) {
     if (!app.json.empty()) app.json += ",";
-    const char* state = j.state == JobState::done      ? "done"
-                        : j.state == JobState::skipped ? "skipped"
-                        : j.state == JobState::failed  ? "failed"
-                                                       : "not-started";
-    std::uint64_t moved = j.position > j.start_offset ? j.position - j.start_offset : 0;
-    char nums[160];
-    std::snprintf(nums, sizeof nums,
-                  "\"bytes\":%llu,\"offset\":%llu,\"seconds\":%.3f,\"attempts\":%d",
-                  static_cast<unsigned long long>(moved),
-                  static_cast<unsigned long long>(j.start_offset), j.seconds, j.attempts);
-    app.json += std::string("{\"direction\":\"") + (j.direction == JobKind::get ? "get" : "put") +
-                "\",\"remote\":\"" + json_escape(j.remote) + "\",\"local\":\"" +
-                json_escape(j.local) + "\",\"status\":\"" + state + "\"," + nums;
-    if (j.total_bytes()) app.json += ",\"size\":" + std::to_string(*j.total_bytes());
-    if (!j.error.empty()) app.json += ",\"error\":\"" + json_escape(j.error) + "\"";
-    app.json += "}";
+    app.json += job_json(j);
   }
 }
 
@@ -549,11 +519,9 @@ int main(int argc, char** argv) {
   loop.remove_signal_handler(SIGINT);
   loop.remove_signal_handler(SIGTERM);
   if (cli.json) {
-    char tail[128];
-    std::snprintf(tail, sizeof tail, "],\"seconds\":%.3f,\"status\":%d,\"interrupted\":%s}\n",
-                  now_seconds() - state.started, state.interrupted ? 130 : state.status,
-                  state.interrupted ? "true" : "false");
-    write_fd(STDOUT_FILENO, "{\"files\":[" + state.json + tail);
+    write_fd(STDOUT_FILENO,
+             json_summary(state.json, now_seconds() - state.started,
+                          state.interrupted ? 130 : state.status, state.interrupted));
   }
   if (state.interrupted) {
     err_line("interrupted; partial files are kept (--resume continues them)");
