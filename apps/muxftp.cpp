@@ -10,25 +10,26 @@
 // Progress and per-file summaries go to stderr (a board on a terminal, plain lines otherwise);
 // listings and --json go to stdout. Exit status: 0 all well, 1 some file failed, 2 usage,
 // 130 interrupted (Ctrl-C; partial downloads stay and --resume continues them).
-#include <fcntl.h>
-#include <sys/stat.h>
+//
+// This file is the command line and the wiring; the work is src/ftpc's (the transfers:
+// transfer.hpp, mirror.hpp, segmented_get.hpp; the shell: shell.hpp; --json: json_summary.hpp).
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <csignal>
-#include <cstdio>
-#include <cstring>
-#include <ctime>
 #include <filesystem>
 #include <iostream>
 #include <map>
-#include <set>
 
 #include "ftpc/control.hpp"
+#include "ftpc/endpoint.hpp"
+#include "ftpc/json_summary.hpp"
+#include "ftpc/mirror.hpp"
 #include "ftpc/progress.hpp"
 #include "ftpc/progress_board.hpp"
 #include "ftpc/remote_listing.hpp"
+#include "ftpc/segmented_get.hpp"
 #include "ftpc/shell.hpp"
 #include "ftpc/tls_options.hpp"
 #include "ftpc/transfer.hpp"
@@ -66,24 +67,6 @@ struct Cli {
 
 void err_line(const std::string& s) {
   write_fd(STDERR_FILENO, "muxftp: " + s + "\n");
-}
-
-std::string json_escape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    auto u = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (u < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", u);
-      out += buf;
-    } else {
-      out += c;
-    }
-  }
-  return out;
 }
 
 // ---- the program -------------------------------------------------------------------------------
@@ -126,23 +109,16 @@ std::string read_password(const std::string& prompt) {
 }
 
 // URL -> server endpoint, with credentials from the URL, else ~/.netrc, else a prompt (when a
-// user was named without a password), else anonymous.
+// user was named without a password), else anonymous. nullopt (after saying why) when its TLS
+// cannot be set up (an unreadable --cacert): the caller stops with status 2.
 std::optional<Endpoint> endpoint_of(const App& app, const Url& url) {
-  Endpoint e;
-  e.host = url.host;
-  e.port = url.port;
   LoginCredentials login = credentials_for(url, read_netrc_file());
-  e.user = login.user;
-  e.password = login.password;
   if (login.ask_password) {
-    e.password = read_password("Password for " + url.user + "@" + url.host + ": ");
+    login.password = read_password("Password for " + url.user + "@" + url.host + ": ");
   }
-  e.options = session_options(app.cli);
   std::string error;
-  if (apply_tls(e.options, url, tls_settings(app.cli), &error)) {
-    err_line(url.display() + ": " + error);
-    return std::nullopt;
-  }
+  auto e = endpoint_for(url, login, session_options(app.cli), tls_settings(app.cli), &error);
+  if (!e) err_line(url.display() + ": " + error);
   return e;
 }
 
@@ -153,30 +129,10 @@ std::optional<Url> url_arg(const std::string& s) {
   return u;
 }
 
-std::string describe(std::error_code ec, const ControlConnection* conn) {
-  if (conn != nullptr && reply_code_of(ec) != 0) return conn->last_reply_line();
-  return ec.message();
-}
-
 void add_json(App& app, const std::vector<Job>& jobs) {
   for (const Job& j : jobs) {
     if (!app.json.empty()) app.json += ",";
-    const char* state = j.state == JobState::done      ? "done"
-                        : j.state == JobState::skipped ? "skipped"
-                        : j.state == JobState::failed  ? "failed"
-                                                       : "not-started";
-    std::uint64_t moved = j.position > j.start_offset ? j.position - j.start_offset : 0;
-    char nums[160];
-    std::snprintf(nums, sizeof nums,
-                  "\"bytes\":%llu,\"offset\":%llu,\"seconds\":%.3f,\"attempts\":%d",
-                  static_cast<unsigned long long>(moved),
-                  static_cast<unsigned long long>(j.start_offset), j.seconds, j.attempts);
-    app.json += std::string("{\"direction\":\"") + (j.direction == JobKind::get ? "get" : "put") +
-                "\",\"remote\":\"" + json_escape(j.remote) + "\",\"local\":\"" +
-                json_escape(j.local) + "\",\"status\":\"" + state + "\"," + nums;
-    if (j.total_bytes()) app.json += ",\"size\":" + std::to_string(*j.total_bytes());
-    if (!j.error.empty()) app.json += ",\"error\":\"" + json_escape(j.error) + "\"";
-    app.json += "}";
+    app.json += job_json(j);
   }
 }
 
@@ -196,66 +152,27 @@ Task<void> run_jobs(App& app, Endpoint endpoint, std::vector<Job>& jobs, bool pr
   add_json(app, jobs);
 }
 
-std::string base_name(const std::string& remote) {
-  auto [dir, name] = split_dir(remote);
-  return name;
-}
-
 // ---- get ---------------------------------------------------------------------------------------
 
 Task<void> cmd_get_segments(App& app, Url url, Endpoint endpoint) {
-  auto conn = co_await open_session(app.loop, endpoint);
-  if (!conn) {
-    err_line(url.display() + ": " + conn.error().message());
+  SegmentedGet get = co_await prepare_segmented_get(app.loop, endpoint, url.path, url.display(),
+                                                    app.cli.out_dir, app.cli.segments);
+  if (!get.error.empty()) {
+    err_line(get.error);
     app.status = 1;
     co_return;
   }
-  auto size = co_await (*conn)->size(url.path);
-  if (!size) {
-    err_line(url.display() + ": SIZE: " + describe(size.error(), conn->get()));
-    app.status = 1;
-    co_return;
-  }
-  co_await (*conn)->quit();
-  std::string local = join_path(app.cli.out_dir, base_name(url.path));
-  {
-    int fd = ::open(local.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0 || ::ftruncate(fd, static_cast<off_t>(*size)) < 0) {
-      err_line(local + ": " + std::strerror(errno));
-      if (fd >= 0) ::close(fd);
-      app.status = 1;
-      co_return;
-    }
-    ::close(fd);
-  }
-  std::size_t k = std::max<std::size_t>(1, app.cli.segments);
-  if (*size < k * 65536) k = std::max<std::uint64_t>(1, *size / 65536);
-  std::vector<Job> jobs;
-  std::uint64_t step = *size / k;
-  for (std::size_t i = 0; i < k; ++i) {
-    Job j;
-    j.direction = JobKind::get;
-    j.remote = url.path;
-    j.local = local;
-    j.label = base_name(url.path) + " #" + std::to_string(i + 1);
-    std::uint64_t from = step * i;
-    std::uint64_t to = i + 1 == k ? *size : step * (i + 1);
-    j.range = std::make_pair(from, to);
-    j.size = *size;
-    jobs.push_back(j);
-  }
-  co_await run_jobs(app, endpoint, jobs, false, k);
-  struct stat st {};
-  bool complete =
-      std::all_of(jobs.begin(), jobs.end(), [](const Job& j) { return j.state == JobState::done; });
-  if (complete &&
-      (::stat(local.c_str(), &st) != 0 || static_cast<std::uint64_t>(st.st_size) != *size)) {
-    err_line(local + ": size after reassembly differs from the server's");
+  co_await run_jobs(app, endpoint, get.jobs, false, get.jobs.size());
+  bool complete = std::all_of(get.jobs.begin(), get.jobs.end(),
+                              [](const Job& j) { return j.state == JobState::done; });
+  if (complete && check_reassembled(get)) {
+    err_line(get.local + ": size after reassembly differs from the server's");
     app.status = 1;
   }
   if (complete && !app.cli.quiet && app.mode != BoardMode::none) {
     write_fd(STDERR_FILENO, "done    " + fit_name(base_name(url.path), 400) + "  " +
-                                format_bytes(*size) + " in " + std::to_string(k) + " segments\n");
+                                format_bytes(get.size) + " in " + std::to_string(get.jobs.size()) +
+                                " segments\n");
   }
 }
 
@@ -277,6 +194,10 @@ Task<void> cmd_get(App& app) {
       continue;
     }
     auto endpoint = endpoint_of(app, *url);
+    if (!endpoint) {
+      app.status = 2;  // an unusable --cacert, said already
+      continue;
+    }
     if (app.cli.segments > 1) {
       co_await cmd_get_segments(app, *url, *endpoint);
       continue;
@@ -309,7 +230,7 @@ Task<void> cmd_get(App& app) {
     }
     auto entries = co_await (*conn)->list(dir);
     if (!entries) {
-      err_line(url->display() + ": listing: " + describe(entries.error(), conn->get()));
+      err_line(url->display() + ": listing: " + describe_error(entries.error(), conn->get()));
       app.status = 1;
       continue;
     }
@@ -349,6 +270,10 @@ Task<void> cmd_put(App& app) {
     co_return;
   }
   auto endpoint = endpoint_of(app, *url);
+  if (!endpoint) {
+    app.status = 2;  // an unusable --cacert, said already
+    co_return;
+  }
   const std::size_t nfiles = app.cli.args.size() - 1;
   const bool into_dir = url->path.empty() || url->path.back() == '/' || nfiles > 1;
   std::vector<Job> jobs;
@@ -388,6 +313,10 @@ Task<void> cmd_simple(App& app) {
     co_return;
   }
   auto endpoint = endpoint_of(app, *url);
+  if (!endpoint) {
+    app.status = 2;  // an unusable --cacert, said already
+    co_return;
+  }
   auto conn = co_await open_session(app.loop, *endpoint);
   if (!conn) {
     err_line(url->display() + ": " + conn.error().message());
@@ -417,7 +346,7 @@ Task<void> cmd_simple(App& app) {
     ec = co_await cc.rename(url->path, to);
   }
   if (ec) {
-    err_line(url->display() + ": " + describe(ec, &cc));
+    err_line(url->display() + ": " + describe_error(ec, &cc));
     app.status = 1;
   }
   co_await cc.quit();
@@ -425,59 +354,27 @@ Task<void> cmd_simple(App& app) {
 
 // ---- mirror ------------------------------------------------------------------------------------
 
-struct RemoteFile {
-  std::string rel;
-  std::uint64_t size = 0;
-  std::optional<std::int64_t> mtime;
-};
-
-// Walks the remote tree under `base` (depth and entry count bounded).
-Task<std::error_code> walk_remote(ControlConnection& conn, std::string base,
-                                  std::vector<RemoteFile>* files, std::vector<std::string>* dirs) {
-  std::vector<std::pair<std::string, int>> queue;
-  queue.emplace_back("", 0);
-  for (std::size_t qi = 0; qi < queue.size() && qi < 100000; ++qi) {
-    std::string rel = queue[qi].first;
-    int depth = queue[qi].second;
-    std::string path = rel.empty() ? base : join_path(base, rel);
-    auto entries = co_await conn.list(path);
-    if (!entries) co_return entries.error();
-    for (const auto& e : *entries) {
-      if (e.name.find('/') != std::string::npos || e.name == "." || e.name == "..") continue;
-      std::string child = join_path(rel, e.name);
-      if (e.type == ftp::FileType::dir) {
-        dirs->push_back(child);
-        if (depth < 64) queue.emplace_back(child, depth + 1);
-      } else if (e.type == ftp::FileType::file) {
-        RemoteFile f;
-        f.rel = child;
-        f.size = e.size.value_or(0);
-        f.mtime = e.mtime;
-        files->push_back(f);
-      }
-    }
-  }
-  co_return std::error_code{};
-}
-
 Task<void> cmd_mirror(App& app) {
   if (app.cli.args.size() != 2) {
     err_line("mirror: expected URL DIR (or --reverse DIR URL)");
     app.status = 2;
     co_return;
   }
-  const bool reverse = app.cli.reverse;
-  std::string local_root = reverse ? app.cli.args[0] : app.cli.args[1];
-  auto url = url_arg(reverse ? app.cli.args[1] : app.cli.args[0]);
+  MirrorRequest request;
+  request.upload = app.cli.reverse;
+  request.delete_extra = app.cli.remove_extra;
+  request.local_root = request.upload ? app.cli.args[0] : app.cli.args[1];
+  auto url = url_arg(request.upload ? app.cli.args[1] : app.cli.args[0]);
   if (!url) {
     app.status = 2;
     co_return;
   }
-  std::string base = url->path;
-  while (base.size() > 1 && base.back() == '/')
-    base.pop_back();
-  if (base == "/") base = "/";
+  request.base = mirror_base(url->path);
   auto endpoint = endpoint_of(app, *url);
+  if (!endpoint) {
+    app.status = 2;  // an unusable --cacert, said already
+    co_return;
+  }
   auto conn = co_await open_session(app.loop, *endpoint);
   if (!conn) {
     err_line(url->display() + ": " + conn.error().message());
@@ -485,101 +382,20 @@ Task<void> cmd_mirror(App& app) {
     co_return;
   }
   ControlConnection& cc = **conn;
-  std::vector<RemoteFile> remote_files;
-  std::vector<std::string> remote_dirs;
-  if (reverse) (void)co_await cc.mkdir(base);  // may exist already
-  auto ec = co_await walk_remote(cc, base, &remote_files, &remote_dirs);
-  if (ec) {
-    err_line(url->display() + ": listing: " + describe(ec, &cc));
+  MirrorNotes notes;
+  notes.error = [](const std::string& text) { err_line(text); };
+  notes.deleted = [&app](const std::string& path) {
+    if (!app.cli.quiet) write_fd(STDERR_FILENO, "deleted " + path + "\n");
+  };
+  auto jobs = co_await prepare_mirror(cc, request, notes);
+  if (!jobs) {
+    err_line(url->display() + ": listing: " + describe_error(jobs.error(), &cc));
     app.status = 1;
     co_await cc.quit();
     co_return;
   }
-  std::vector<Job> jobs;
-  if (!reverse) {
-    std::error_code fec;
-    fs::create_directories(local_root, fec);
-    for (const auto& d : remote_dirs)
-      fs::create_directories(fs::path(local_root) / d, fec);
-    std::set<std::string> wanted;
-    for (const auto& f : remote_files) {
-      wanted.insert(f.rel);
-      std::string local = (fs::path(local_root) / f.rel).string();
-      struct stat st {};
-      if (::stat(local.c_str(), &st) == 0 && static_cast<std::uint64_t>(st.st_size) == f.size &&
-          f.mtime && st.st_mtim.tv_sec == *f.mtime) {
-        continue;  // identical
-      }
-      Job j;
-      j.remote = join_path(base, f.rel);
-      j.local = local;
-      j.label = f.rel;
-      j.size = f.size;
-      j.mtime = f.mtime;
-      jobs.push_back(j);
-    }
-    if (app.cli.remove_extra) {
-      std::vector<fs::path> extra;
-      for (auto it = fs::recursive_directory_iterator(local_root, fec);
-           !fec && it != fs::recursive_directory_iterator(); it.increment(fec)) {
-        std::string rel = fs::relative(it->path(), local_root, fec).string();
-        if (it->is_regular_file() && !wanted.count(rel)) extra.push_back(it->path());
-      }
-      for (const auto& p : extra) {
-        fs::remove(p, fec);
-        if (!app.cli.quiet) write_fd(STDERR_FILENO, "deleted " + p.string() + "\n");
-      }
-    }
-  } else {
-    std::map<std::string, const RemoteFile*> there;
-    for (const auto& f : remote_files)
-      there[f.rel] = &f;
-    std::set<std::string> have_dirs(remote_dirs.begin(), remote_dirs.end());
-    std::set<std::string> local_files;
-    std::error_code fec;
-    std::vector<std::string> new_dirs;
-    for (auto it = fs::recursive_directory_iterator(local_root, fec);
-         !fec && it != fs::recursive_directory_iterator(); it.increment(fec)) {
-      std::string rel = fs::relative(it->path(), local_root, fec).string();
-      if (it->is_directory()) {
-        if (!have_dirs.count(rel)) new_dirs.push_back(rel);
-        continue;
-      }
-      if (!it->is_regular_file()) continue;
-      local_files.insert(rel);
-      struct stat st {};
-      if (::stat(it->path().c_str(), &st) != 0) continue;
-      auto found = there.find(rel);
-      if (found != there.end() && found->second->size == static_cast<std::uint64_t>(st.st_size) &&
-          found->second->mtime && *found->second->mtime == st.st_mtim.tv_sec) {
-        continue;
-      }
-      Job j;
-      j.direction = JobKind::put;
-      j.local = it->path().string();
-      j.remote = join_path(base, rel);
-      j.label = rel;
-      j.size = static_cast<std::uint64_t>(st.st_size);
-      jobs.push_back(j);
-    }
-    std::sort(new_dirs.begin(), new_dirs.end());  // parents before children
-    for (const auto& d : new_dirs) {
-      auto mk = co_await cc.mkdir(join_path(base, d));
-      if (mk) err_line("mkdir " + d + ": " + describe(mk, &cc));
-    }
-    if (app.cli.remove_extra) {
-      for (const auto& f : remote_files) {
-        if (local_files.count(f.rel)) continue;
-        auto del = co_await cc.remove(join_path(base, f.rel));
-        if (del)
-          err_line("delete " + f.rel + ": " + describe(del, &cc));
-        else if (!app.cli.quiet)
-          write_fd(STDERR_FILENO, "deleted " + f.rel + "\n");
-      }
-    }
-  }
   co_await cc.quit();
-  co_await run_jobs(app, *endpoint, jobs, true, app.cli.parallel);
+  co_await run_jobs(app, *endpoint, *jobs, true, app.cli.parallel);
 }
 
 Task<void> main_task(App& app) {
@@ -703,11 +519,9 @@ int main(int argc, char** argv) {
   loop.remove_signal_handler(SIGINT);
   loop.remove_signal_handler(SIGTERM);
   if (cli.json) {
-    char tail[128];
-    std::snprintf(tail, sizeof tail, "],\"seconds\":%.3f,\"status\":%d,\"interrupted\":%s}\n",
-                  now_seconds() - state.started, state.interrupted ? 130 : state.status,
-                  state.interrupted ? "true" : "false");
-    write_fd(STDOUT_FILENO, "{\"files\":[" + state.json + tail);
+    write_fd(STDOUT_FILENO,
+             json_summary(state.json, now_seconds() - state.started,
+                          state.interrupted ? 130 : state.status, state.interrupted));
   }
   if (state.interrupted) {
     err_line("interrupted; partial files are kept (--resume continues them)");

@@ -7,6 +7,11 @@
 // a broken connection its errno, a timeout Error::timed_out. After an error in the middle of a
 // transfer the session may be out of step with the server: usable() turns false and the owner
 // opens a new one. Owned by one task; loop thread only. Not safe to use from two tasks at once.
+//
+// Where it lives: control.cpp holds the protocol (connect, greeting, AUTH TLS, login, commands
+// and replies, the data connection's set-up); data_transfer.cpp the data loops (list, retrieve,
+// store). The error values are client_errors.hpp's, which of them to retry retry_policy.hpp's,
+// name resolution resolve.hpp's.
 #pragma once
 
 #include <chrono>
@@ -22,35 +27,13 @@
 #include "ftp/client_reply.hpp"
 #include "ftp/line_reader.hpp"
 #include "ftp/listing_parse.hpp"
+#include "ftpc/client_errors.hpp"
 #include "muxio/tcp_listener.hpp"
 #include "muxio/tcp_stream.hpp"
 #include "muxio/time.hpp"
 #include "muxio/tls_stream.hpp"
 
 namespace muxio::ftpc {
-
-// Errors of the client that are not an errno or a reply code.
-enum class ClientError {
-  protocol = 1,    // the server sent something that is not an FTP reply
-  closed,          // the server closed the control connection
-  bad_argument,    // CR/LF/NUL in a path or name
-  short_transfer,  // the data ended before the expected size
-  resolve_failed,  // the host name did not resolve
-  login_failed,    // 530 and friends at login
-  local_io,        // unused (local file errors are their errno)
-};
-const std::error_category& client_category() noexcept;
-std::error_code make_error_code(ClientError e) noexcept;
-
-// An FTP reply code as an error (value = the code, 400..599).
-const std::error_category& reply_category() noexcept;
-std::error_code reply_error(int code) noexcept;
-// The reply code of an error made by reply_error, else 0.
-int reply_code_of(std::error_code ec) noexcept;
-
-// Worth a new attempt: a dropped or reset connection, a timeout, 421/425/426/450/451, a short
-// transfer. Refused logins, missing files, cancellation are not.
-bool is_transient(std::error_code ec) noexcept;
 
 struct Options {
   Duration connect_timeout = std::chrono::seconds(15);
@@ -155,10 +138,8 @@ class ControlConnection {
   std::string tls_error_;
 };
 
-// Host name to address: numeric forms directly, names by getaddrinfo on the offload pool.
-Task<Result<SocketAddress>> resolve(std::string host, std::uint16_t port);
+// The text to show for an error of `conn`'s: the server's reply line ("550 No such file.") when
+// the error is a reply code, else the error's message.
+std::string describe_error(std::error_code ec, const ControlConnection* conn);
 
 }  // namespace muxio::ftpc
-
-template <>
-struct std::is_error_code_enum<muxio::ftpc::ClientError> : std::true_type {};

@@ -26,15 +26,6 @@ namespace fs = std::filesystem;
 // fresh one (in the same directory) is better than a failed command.
 constexpr auto kIdleCheck = std::chrono::seconds(30);
 
-std::string describe(std::error_code ec, const ControlConnection* conn) {
-  if (conn != nullptr && reply_code_of(ec) != 0) return conn->last_reply_line();
-  return ec.message();
-}
-
-std::string base_name(std::string_view path) {
-  return split_dir(path).second;
-}
-
 // "~" and "~/dir" as under $HOME, like a shell would.
 std::string expand_home(const std::string& path) {
   const char* home = std::getenv("HOME");
@@ -84,84 +75,7 @@ bool all_transferred(const std::vector<Job>& jobs) {
   });
 }
 
-class Shell {
- public:
-  Shell(EventLoop& loop, ShellSettings settings, LineInput& input)
-      : loop_(loop),
-        settings_(std::move(settings)),
-        input_(input),
-        background_(loop, [this](const std::string& line) { notify(line); }) {}
-
-  Task<void> main(std::optional<std::string> first_url);
-  void set_main(TaskHandle main) { main_ = std::move(main); }
-  void interrupt();
-  void terminate();
-  int exit_status() const;
-
- private:
-  friend Task<void> run_command(Shell& shell, ShellCommand cmd);
-  Task<void> run_foreground(ShellCommand cmd);
-  Task<bool> dispatch(const ShellCommand& cmd);
-
-  // ---- the commands (true: it went well)
-  Task<bool> open(std::string target);
-  Task<bool> user(const std::vector<std::string>& args);
-  Task<bool> close();
-  Task<bool> ls(const std::vector<std::string>& args);
-  Task<bool> cd(std::string path);
-  Task<bool> pwd();
-  bool lcd(const std::vector<std::string>& args);
-  Task<bool> get(const ShellCommand& cmd);
-  Task<bool> put(const ShellCommand& cmd);
-  Task<bool> mget(const ShellCommand& cmd);
-  Task<bool> mput(const ShellCommand& cmd);
-  Task<bool> change(const ShellCommand& cmd);  // mkdir, rm, rename
-  Task<bool> set_active(bool active);
-  bool status();
-  bool jobs();
-  Task<bool> wait(const std::vector<std::string>& args);
-  bool kill(const std::string& id);
-  bool help(const std::vector<std::string>& args);
-
-  // ---- the server
-  bool connected_somewhere();
-  Task<ControlConnection*> session();
-  Task<void> close_session();
-  std::string remote_path(const std::string& path) const;
-  std::string local_path(const std::string& given, const std::string& remote_name) const;
-  Job download(const std::string& remote, const std::string& local) const;
-  Task<bool> transfer(std::string title, std::vector<Job> jobs, bool background);
-
-  // ---- output
-  std::string prompt() const;
-  void say(const std::string& text) { write_fd(STDOUT_FILENO, text); }
-  void complain(const std::string& text) { write_fd(STDERR_FILENO, "muxftp: " + text + "\n"); }
-  // What a person at a terminal likes to be told; stderr, like progress, so that stdout can be
-  // redirected to keep just the answers.
-  void chat(const std::string& text) {
-    if (input_.interactive()) write_fd(STDERR_FILENO, text + "\n");
-  }
-  void notify(const std::string& line);
-  void flush_held();
-
-  EventLoop& loop_;
-  ShellSettings settings_;
-  LineInput& input_;
-  BackgroundJobs background_;
-  TaskHandle main_;
-  std::optional<Endpoint> endpoint_;
-  std::unique_ptr<ControlConnection> conn_;
-  TimePoint last_used_{};
-  std::string cwd_;  // the remote directory (PWD); empty before the first login
-  bool ascii_ = false;
-  TaskHandle fg_;  // the command running in the foreground
-  TransferRunner* fg_runner_ = nullptr;
-  bool fg_cancelled_ = false;
-  bool quitting_ = false;
-  bool interrupted_ = false;  // leave with 130
-  bool failed_ = false;
-  std::vector<std::string> held_;  // summaries that ended during a foreground command
-};
+}  // namespace
 
 // ---- the loop of lines -------------------------------------------------------------------------
 
@@ -194,6 +108,13 @@ Task<void> Shell::main(std::optional<std::string> first_url) {
   co_await background_.wait_all();
   flush_held();
   if (conn_) co_await conn_->quit();
+}
+
+int Shell::run(std::optional<std::string> first_url) {
+  main_ = loop_.spawn(main(std::move(first_url)));
+  while (!main_.done())
+    loop_.run_once();
+  return exit_status();
 }
 
 Task<void> run_command(Shell& shell, ShellCommand cmd) {
@@ -367,7 +288,7 @@ Task<ControlConnection*> Shell::session() {
       auto dir = co_await conn_->pwd();
       if (dir) cwd_ = *dir;
     } else if (auto ec = co_await conn_->cwd(cwd_)) {
-      complain("cd " + cwd_ + ": " + describe(ec, conn_.get()));
+      complain("cd " + cwd_ + ": " + describe_error(ec, conn_.get()));
     }
   }
   last_used_ = loop_.now();
@@ -436,17 +357,13 @@ Task<bool> Shell::open(std::string target) {
     login.password = secret.value_or("");                  // a script: no password to read
   }
   co_await close_session();
-  Endpoint e;
-  e.host = url->host;
-  e.port = url->port;
-  e.user = login.user;
-  e.password = login.password;
-  e.options = settings_.options;  // what muxftp's subcommands would use for this URL
-  if (apply_tls(e.options, *url, settings_.tls, &error)) {
+  // What muxftp's subcommands would use for this URL.
+  auto e = endpoint_for(*url, login, settings_.options, settings_.tls, &error);
+  if (!e) {
     complain(target + ": " + error);
     co_return false;
   }
-  endpoint_ = e;
+  endpoint_ = *e;
   cwd_.clear();
   ControlConnection* c = co_await session();
   if (c == nullptr) co_return false;
@@ -493,7 +410,7 @@ Task<bool> Shell::ls(const std::vector<std::string>& args) {
   std::string path = args.empty() ? std::string() : args[0];
   auto entries = co_await c->list(path);
   if (!entries) {
-    complain((path.empty() ? std::string(".") : path) + ": " + describe(entries.error(), c));
+    complain((path.empty() ? std::string(".") : path) + ": " + describe_error(entries.error(), c));
     co_return false;
   }
   say(format_listing(std::move(*entries)));
@@ -504,7 +421,7 @@ Task<bool> Shell::cd(std::string path) {
   ControlConnection* c = co_await session();
   if (c == nullptr) co_return false;
   if (auto ec = co_await c->cwd(path)) {
-    complain("cd " + path + ": " + describe(ec, c));
+    complain("cd " + path + ": " + describe_error(ec, c));
     co_return false;
   }
   auto dir = co_await c->pwd();
@@ -517,7 +434,7 @@ Task<bool> Shell::pwd() {
   if (c == nullptr) co_return false;
   auto dir = co_await c->pwd();
   if (!dir) {
-    complain("pwd: " + describe(dir.error(), c));
+    complain("pwd: " + describe_error(dir.error(), c));
     co_return false;
   }
   cwd_ = *dir;
@@ -587,7 +504,7 @@ Task<bool> Shell::mget(const ShellCommand& cmd) {
     if (c == nullptr) co_return false;
     auto entries = co_await c->list(parts.first);
     if (!entries) {
-      complain(pattern + ": " + describe(entries.error(), c));
+      complain(pattern + ": " + describe_error(entries.error(), c));
       ok = false;
       continue;
     }
@@ -651,7 +568,7 @@ Task<bool> Shell::change(const ShellCommand& cmd) {
     }
   }
   if (ec) {
-    complain(std::string(cmd.info->name) + " " + path + ": " + describe(ec, c));
+    complain(std::string(cmd.info->name) + " " + path + ": " + describe_error(ec, c));
     co_return false;
   }
   co_return true;
@@ -730,8 +647,6 @@ bool Shell::help(const std::vector<std::string>& args) {
   return true;
 }
 
-}  // namespace
-
 int run_shell(EventLoop& loop, ShellSettings settings, std::optional<std::string> url) {
   std::unique_ptr<LineInput> input = ::isatty(STDIN_FILENO)
                                          ? make_terminal_input(loop, settings.history_file)
@@ -740,13 +655,10 @@ int run_shell(EventLoop& loop, ShellSettings settings, std::optional<std::string
   Shell* s = &shell;
   (void)loop.add_signal_handler(SIGINT, [s] { s->interrupt(); });
   (void)loop.add_signal_handler(SIGTERM, [s] { s->terminate(); });
-  TaskHandle main = loop.spawn(shell.main(std::move(url)));
-  shell.set_main(main);
-  while (!main.done())
-    loop.run_once();
+  int status = shell.run(std::move(url));
   loop.remove_signal_handler(SIGINT);
   loop.remove_signal_handler(SIGTERM);
-  return shell.exit_status();
+  return status;
 }
 
 }  // namespace muxio::ftpc

@@ -62,15 +62,6 @@ class TempFile {
 
 }  // namespace
 
-Task<Result<std::unique_ptr<ControlConnection>>> open_session(EventLoop& loop, Endpoint endpoint) {
-  auto conn =
-      co_await ControlConnection::connect(loop, endpoint.host, endpoint.port, endpoint.options);
-  if (!conn) co_return conn.error();
-  auto ec = co_await (*conn)->login(endpoint.user, endpoint.password);
-  if (ec) co_return ec;
-  co_return std::move(*conn);
-}
-
 Task<void> transfer_worker(TransferRunner& runner) {
   co_await runner.work();
 }

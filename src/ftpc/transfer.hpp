@@ -19,20 +19,11 @@
 #include <vector>
 
 #include "ftpc/control.hpp"
+#include "ftpc/endpoint.hpp"
+#include "ftpc/retry_policy.hpp"
 #include "muxio/task_handle.hpp"
 
 namespace muxio::ftpc {
-
-struct Endpoint {
-  std::string host;
-  std::uint16_t port = 21;
-  std::string user;
-  std::string password;
-  Options options;
-};
-
-// Connects and logs in: one call for every place that needs a session.
-Task<Result<std::unique_ptr<ControlConnection>>> open_session(EventLoop& loop, Endpoint endpoint);
 
 enum class JobKind { get, put };
 enum class JobState { queued, running, done, skipped, failed };

@@ -258,6 +258,10 @@ std::pair<std::string, std::string> split_dir(std::string_view path) {
   return {std::string(path.substr(0, slash)), std::string(path.substr(slash + 1))};
 }
 
+std::string base_name(std::string_view path) {
+  return split_dir(path).second;
+}
+
 std::string join_path(std::string_view dir, std::string_view name) {
   if (dir.empty()) return std::string(name);
   std::string out(dir);

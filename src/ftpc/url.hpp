@@ -64,6 +64,8 @@ bool glob_match(std::string_view pattern, std::string_view name);
 
 // "a/b/c" -> {"a/b", "c"}; "c" -> {"", "c"}; "/c" -> {"/", "c"}.
 std::pair<std::string, std::string> split_dir(std::string_view path);
+// The last segment: "a/b/c" -> "c"; "a/b/" -> "" (a directory).
+std::string base_name(std::string_view path);
 // Joins a directory and a name with one '/'.
 std::string join_path(std::string_view dir, std::string_view name);
 

@@ -173,3 +173,21 @@ def test_against_pyftpdlib_tls(certificate, tmp_path, home):
         assert tree_sums(tmp_path / "py" / "mirrored") == tree_sums(tmp_path / "up")
     finally:
         srv.stop()
+
+
+def test_unusable_cacert_stops_every_subcommand(tmp_path, home):
+    """A --cacert that cannot be loaded ends each subcommand with status 2 (a usage error) before
+    any connection is tried; it used to go on with an empty endpoint and exit 0."""
+    missing = str(tmp_path / "no-such-ca.pem")
+    (tmp_path / "up.txt").write_bytes(b"x")
+    (tmp_path / "tree").mkdir()
+    url = f"ftps://{HOST}:9/"  # never reached
+    for args in (["ls", url + "d"],
+                 ["get", "-o", str(tmp_path / "o"), url + "f"],
+                 ["get", "--segments", "2", "-o", str(tmp_path / "o"), url + "f"],
+                 ["put", str(tmp_path / "up.txt"), url],
+                 ["mirror", url + "d", str(tmp_path / "m")],
+                 ["mirror", "--reverse", str(tmp_path / "tree"), url + "d"]):
+        proc = run_muxftp(["--cacert", missing, "--progress", "none", *args], home)
+        assert proc.returncode == 2, (args, proc.stderr)
+        assert b"CA file" in proc.stderr, (args, proc.stderr)

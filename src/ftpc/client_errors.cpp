@@ -1,0 +1,59 @@
+#include "ftpc/client_errors.hpp"
+
+#include <string>
+
+namespace muxio::ftpc {
+
+namespace {
+
+class ClientCategory final : public std::error_category {
+ public:
+  const char* name() const noexcept override { return "ftpc"; }
+  std::string message(int v) const override {
+    switch (static_cast<ClientError>(v)) {
+      case ClientError::protocol:
+        return "the server sent something that is not an FTP reply";
+      case ClientError::closed:
+        return "the server closed the control connection";
+      case ClientError::bad_argument:
+        return "CR, LF or NUL in a path";
+      case ClientError::short_transfer:
+        return "the transfer ended early";
+      case ClientError::resolve_failed:
+        return "cannot resolve the host name";
+      case ClientError::login_failed:
+        return "login refused";
+      case ClientError::local_io:
+        return "local file error";
+    }
+    return "unknown ftpc error";
+  }
+};
+
+class ReplyCategory final : public std::error_category {
+ public:
+  const char* name() const noexcept override { return "ftp-reply"; }
+  std::string message(int v) const override { return "server replied " + std::to_string(v); }
+};
+
+}  // namespace
+
+const std::error_category& client_category() noexcept {
+  static const ClientCategory c;
+  return c;
+}
+std::error_code make_error_code(ClientError e) noexcept {
+  return {static_cast<int>(e), client_category()};
+}
+const std::error_category& reply_category() noexcept {
+  static const ReplyCategory c;
+  return c;
+}
+std::error_code reply_error(int code) noexcept {
+  return {code, reply_category()};
+}
+int reply_code_of(std::error_code ec) noexcept {
+  return ec.category() == reply_category() ? ec.value() : 0;
+}
+
+}  // namespace muxio::ftpc

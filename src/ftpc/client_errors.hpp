@@ -1,0 +1,32 @@
+// The client's error values, besides errnos and muxio's own: ClientError (what went wrong that is
+// neither an errno nor a reply) and FTP reply codes as errors (reply_error). Everything in ftpc
+// returns these as std::error_code; retry_policy.hpp says which of them are worth a new attempt.
+#pragma once
+
+#include <system_error>
+
+namespace muxio::ftpc {
+
+// Errors of the client that are not an errno or a reply code.
+enum class ClientError {
+  protocol = 1,    // the server sent something that is not an FTP reply
+  closed,          // the server closed the control connection
+  bad_argument,    // CR/LF/NUL in a path or name
+  short_transfer,  // the data ended before the expected size
+  resolve_failed,  // the host name did not resolve
+  login_failed,    // 530 and friends at login
+  local_io,        // unused (local file errors are their errno)
+};
+const std::error_category& client_category() noexcept;
+std::error_code make_error_code(ClientError e) noexcept;
+
+// An FTP reply code as an error (value = the code, 400..599).
+const std::error_category& reply_category() noexcept;
+std::error_code reply_error(int code) noexcept;
+// The reply code of an error made by reply_error, else 0.
+int reply_code_of(std::error_code ec) noexcept;
+
+}  // namespace muxio::ftpc
+
+template <>
+struct std::is_error_code_enum<muxio::ftpc::ClientError> : std::true_type {};
