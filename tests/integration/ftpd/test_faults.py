@@ -455,3 +455,33 @@ def test_start_up_sweeps_only_upload_temporaries(make_server, tmp_path):
     assert [p for p in stale if p.exists()] == []
     assert [p for p in kept if not p.exists()] == []
     assert srv.raw(login=True).cmd("NOOP")[0] == 200
+
+
+# --- forced shutdown: frames freed with transfers still running -------------------------------
+
+@pytest.mark.time_limit(60)
+@pytest.mark.parametrize("io", BACKENDS)
+def test_second_sigterm_with_transfers_running_tears_down_cleanly(make_server, io):
+    """A second SIGTERM while a download stalls and an upload is halfway: the loops are destroyed
+    with sessions and their transfers suspended (on io_uring with requests in the kernel). The
+    transfers go before their sessions and the kernel is done before any frame is freed: the
+    fixture finds no sanitizer report."""
+    srv = make_server(io=io, extra=["--shutdown-grace", "120"])
+    down, down_data, _ = start_slow_download(srv, 16 * MiB)  # never read: the transfer stalls
+    up = srv.raw(login=True)
+    assert up.cmd("TYPE I")[0] == 200
+    up_data = up.pasv()
+    assert up.cmd("STOR up.bin")[0] == 150
+    first = pseudo_random_bytes(MiB, seed=41)
+    up_data.sendall(first)
+    assert wait_until(lambda: [p.stat().st_size for p in temp_files(srv.root)] == [len(first)],
+                      timeout=10), "the upload never reached its temporary file"
+
+    srv.expect_exit = True
+    srv.proc.send_signal(signal.SIGTERM)
+    assert stderr_has(srv, "shutting down")
+    srv.proc.send_signal(signal.SIGTERM)
+    assert srv.proc.wait(timeout=20) == 0
+    assert not (srv.root / "up.bin").exists(), "a cut upload was committed"
+    for s in (down_data, up_data):
+        s.close()
