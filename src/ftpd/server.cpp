@@ -126,6 +126,10 @@ void Server::run_loop(EventLoop& loop) {
   loop.run();  // until the first stop()
   stop_accepting(loop);
   if (!stop_now_) drain(loop);
+  // A session stuck in a reply its client does not read would outlast any grace period, even
+  // the shielded goodbye replies below (end_grace does not end any session itself).
+  for (Session* s : ctx_.sessions.at(&loop))
+    s->end_grace();
   // What is left is cancelled and gets a few seconds to finish its clean-up (abort transfers,
   // remove temporary uploads, say goodbye).
   loop.cancel_all();
