@@ -72,6 +72,15 @@ std::error_code Server::listen_on(const std::string& text, bool implicit_tls, st
     *error = "listen address '" + text + "': " + addr.error().message();
     return addr.error();
   }
+  // The loops share the port through SO_REUSEPORT, which would as well let a second muxftpd
+  // share it without a word: that one must fail here instead. (Port 0 picks a free port.)
+  if (loops_.size() > 1 && addr->port() != 0) {
+    if (auto ec = TcpListener::check_port_free(*addr)) {
+      *error = "listen on " + addr->to_string() + ": " + ec.message() +
+               (ec == std::errc::address_in_use ? " (another server listens there)" : "");
+      return ec;
+    }
+  }
   // Port 0 means "any": the first loop picks it, the others join that port.
   for (auto& loop : loops_) {
     auto l = TcpListener::bind(*loop, *addr, {.reuse_port = loops_.size() > 1});
