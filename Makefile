@@ -25,8 +25,9 @@ run: build
 	$(BUILD_DIR)/bin/muxftpd $(RUN_ARGS)
 
 # Tests run under AddressSanitizer + UndefinedBehaviorSanitizer; then the multi-threaded tests
-# (label "threads": loops, cross-thread wake-ups, the offload pool) under ThreadSanitizer; then
-# a short libFuzzer run of each protocol fuzz target.
+# (label "threads": loops, cross-thread wake-ups, the offload pool) and a two-loop muxftpd under
+# a mixed load (test_threads.py) under ThreadSanitizer; then a short libFuzzer run of each
+# protocol fuzz target.
 test: deps
 	@cmake -S . -B $(TEST_BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	  -DMUXIO_SANITIZE=address,undefined >/dev/null
@@ -38,8 +39,10 @@ test: deps
 TSAN_TARGETS = event_loop_test task_test rate_limiter_test
 tsan: deps
 	@cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMUXIO_SANITIZE=thread >/dev/null
-	@cmake --build build-tsan -j $(JOBS) --target $(TSAN_TARGETS)
+	@cmake --build build-tsan -j $(JOBS) --target $(TSAN_TARGETS) muxftpd
 	@cd build-tsan && TSAN_OPTIONS=halt_on_error=1 ctest --output-on-failure --timeout 300 -L threads
+	@MUXFTPD=$(CURDIR)/build-tsan/bin/muxftpd /usr/bin/python3 -m pytest -q \
+	  -p no:cacheprovider tests/integration/ftpd/test_threads.py
 
 bench: build
 	@bash bench/echo.sh

@@ -59,6 +59,10 @@ class IoHandle final : public IoWatcher {
   // Parks op until the direction is ready; fails if the selector refuses the descriptor.
   std::error_code wait(Direction d, IoOperation* op);
   void cancel_wait(Direction d, IoOperation* op);
+  // The descriptor changed in a way not every backend reports (shutdown(2) raises no SIGIO):
+  // waiting operations try their system call again. Operations on a ring need nothing: the
+  // kernel completes them itself.
+  void recheck();
 
   void on_events(Events ready) override;
 

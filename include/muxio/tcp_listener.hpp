@@ -52,6 +52,12 @@ class TcpListener {
   TcpListener() = default;
   static Result<TcpListener> bind(EventLoop& loop, const SocketAddress& addr,
                                   ListenOptions options = {});
+  // EADDRINUSE when a socket listens on addr already, even one with SO_REUSEPORT of the same
+  // user, which SO_REUSEPORT listeners bound now would silently share the port with: call it
+  // before binding a group of them. A socket without SO_REUSEPORT is bound there and closed.
+  // (A process that binds with SO_REUSEPORT after the group, as the same user, still joins it:
+  // the kernel allows that.)
+  static std::error_code check_port_free(const SocketAddress& addr, ListenOptions options = {});
   TcpListener(TcpListener&& other) noexcept;
   TcpListener& operator=(TcpListener&& other) noexcept;
   ~TcpListener();

@@ -43,6 +43,9 @@ class TcpStream final : public Stream {
   void close() override;
 
   std::error_code shutdown_write();
+  // Both ways (SHUT_RDWR), to end a connection whose peer does not read: a send waiting for room
+  // fails and a receive sees the end, on every backend; the descriptor stays open.
+  std::error_code shutdown_both();
   std::error_code set_nodelay(bool on);
   bool is_open() const { return fd_ >= 0; }
   int fd() const { return fd_; }

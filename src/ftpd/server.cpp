@@ -72,6 +72,15 @@ std::error_code Server::listen_on(const std::string& text, bool implicit_tls, st
     *error = "listen address '" + text + "': " + addr.error().message();
     return addr.error();
   }
+  // The loops share the port through SO_REUSEPORT, which would as well let a second muxftpd
+  // share it without a word: that one must fail here instead. (Port 0 picks a free port.)
+  if (loops_.size() > 1 && addr->port() != 0) {
+    if (auto ec = TcpListener::check_port_free(*addr)) {
+      *error = "listen on " + addr->to_string() + ": " + ec.message() +
+               (ec == std::errc::address_in_use ? " (another server listens there)" : "");
+      return ec;
+    }
+  }
   // Port 0 means "any": the first loop picks it, the others join that port.
   for (auto& loop : loops_) {
     auto l = TcpListener::bind(*loop, *addr, {.reuse_port = loops_.size() > 1});
@@ -127,6 +136,10 @@ void Server::run_loop(EventLoop& loop) {
   loop.run();  // until the first stop()
   stop_accepting(loop);
   if (!stop_now_) drain(loop);
+  // A session stuck in a reply its client does not read would outlast any grace period, even
+  // the shielded goodbye replies below (end_grace does not end any session itself).
+  for (Session* s : ctx_.sessions.at(&loop))
+    s->end_grace();
   // What is left is cancelled and gets a few seconds to finish its clean-up (abort transfers,
   // remove temporary uploads, say goodbye).
   loop.cancel_all();

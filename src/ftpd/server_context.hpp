@@ -1,7 +1,7 @@
 // ServerContext: what every session of a server shares — configuration, users, logs and the
 // access guard. Read-only while sessions run; the counters are atomics and the guard locks,
 // because loops run on several threads. SIGHUP swaps the users and the reloadable settings as a
-// whole (atomic shared pointers): a session holds on to the snapshot it took.
+// whole (Snapshot): a session holds on to the snapshot it took.
 #pragma once
 
 #include <spdlog/logger.h>
@@ -14,6 +14,7 @@
 
 #include "ftpd/access_guard.hpp"
 #include "ftpd/config.hpp"
+#include "ftpd/snapshot.hpp"
 #include "ftpd/user_db.hpp"
 #include "ftpd/xfer_log.hpp"
 #include "muxio/event_loop.hpp"
@@ -50,9 +51,8 @@ struct ServerContext {
   }
 
  private:
-  std::atomic<std::shared_ptr<const UserDb>> users_{std::make_shared<const UserDb>()};
-  std::atomic<std::shared_ptr<const ServerConfig>> settings_{
-      std::make_shared<const ServerConfig>()};
+  Snapshot<UserDb> users_{std::make_shared<const UserDb>()};
+  Snapshot<ServerConfig> settings_{std::make_shared<const ServerConfig>()};
 };
 
 }  // namespace muxio::ftpd

@@ -8,6 +8,7 @@
 
 #include "ftp/reply.hpp"
 #include "ftp/vpath.hpp"
+#include "muxio/timer.hpp"
 
 namespace muxio::ftpd {
 
@@ -95,6 +96,8 @@ Task<std::optional<std::string>> Session::read_command_line() {
   std::array<std::byte, 512> buf;
   for (unsigned turn = 1;; ++turn) {
     if (turn % kTurnsBeforeYield == 0) (void)co_await sleep_for(Duration::zero());
+    // Cut for not reading its replies: what the client sent meanwhile is not served.
+    if (control_cut_) co_return std::nullopt;
     // Checked before every line, not only when a read times out: a client that trickles bytes
     // or sends NOOPs (slowloris) must not keep a session without logging in.
     if (!logged_in_ && Clock::now() >= login_deadline_) {
@@ -131,18 +134,45 @@ Task<std::optional<std::string>> Session::read_command_line() {
 }
 
 Task<void> Session::reply(int code, std::string_view text) {
-  std::string wire = ftp::format_reply(code, text);
-  auto guard = co_await reply_mutex_.lock();
-  if (!guard) co_return;
-  (void)co_await control().write_all(std::as_bytes(std::span(wire.data(), wire.size())));
+  co_await send_reply(ftp::format_reply(code, text));
 }
 
 Task<void> Session::reply_lines(int code, std::string_view first,
                                 const std::vector<std::string>& body, std::string_view last) {
-  std::string wire = ftp::format_multiline(code, first, body, last);
+  co_await send_reply(ftp::format_multiline(code, first, body, last));
+}
+
+Task<void> Session::send_reply(std::string wire) {
   auto guard = co_await reply_mutex_.lock();
-  if (!guard) co_return;
+  if (!guard || control_cut_) co_return;
+  // A loop timer, not a with_timeout scope: a shielded reply cannot be interrupted, but a write
+  // on a socket that is shut down fails at once, on every backend and under TLS.
+  Timer deadline(loop_, [this] { cut_control("reply not read in time"); });
+  deadline.arm_after(reply_write_bound());
+  writing_reply_ = true;
   (void)co_await control().write_all(std::as_bytes(std::span(wire.data(), wire.size())));
+  writing_reply_ = false;
+}
+
+Duration Session::reply_write_bound() const {
+  // Once the deadline has passed, the reply that says so still gets a moment to be sent.
+  constexpr Duration kLastWord = std::chrono::seconds(1);
+  if (grace_over_) return kLastWord;
+  if (!logged_in_) return std::max<Duration>(login_deadline_ - Clock::now(), kLastWord);
+  return settings_->idle_timeout;
+}
+
+void Session::cut_control(const char* why) {
+  if (control_cut_) return;
+  control_cut_ = true;
+  log(why);
+  // Both directions: the pending write fails, and the next read sees the end of the connection.
+  (void)control_socket().shutdown_both();
+}
+
+void Session::end_grace() {
+  grace_over_ = true;
+  if (writing_reply_) cut_control("reply not read by the end of the shutdown grace period");
 }
 
 Task<void> Session::reply_error(std::error_code ec) {

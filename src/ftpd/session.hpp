@@ -38,6 +38,9 @@ class Session {
   // commands ends now with 421; one with a transfer running lets it finish first (the server
   // cancels it when the grace period ends). Loop thread only.
   void shut_down();
+  // The shutdown grace period is over: a reply the client is not reading ends the session now,
+  // and the goodbye replies that follow get only a moment each. Loop thread only.
+  void end_grace();
 
  private:
   using Handler = Task<void> (Session::*)(const std::string& arg);
@@ -66,6 +69,12 @@ class Session {
   Task<void> reply_lines(int code, std::string_view first, const std::vector<std::string>& body,
                          std::string_view last);
   Task<void> reply_error(std::error_code ec);
+  // Every control write goes through here, bounded (session.cpp): a client that does not read
+  // its replies cannot hold the session, not even in a shielded reply, whose socket is shut
+  // down instead.
+  Task<void> send_reply(std::string wire);
+  Duration reply_write_bound() const;
+  void cut_control(const char* why);
   Task<void> dispatch(const std::string& line);
   void log(const std::string& message) const;
 
@@ -174,6 +183,9 @@ class Session {
   std::uint64_t id_;
   ftp::LineReader reader_;
   AsyncMutex reply_mutex_;
+  bool writing_reply_ = false;  // a reply is being written (end_grace cuts it)
+  bool control_cut_ = false;    // the control socket was shut down: nothing more is written
+  bool grace_over_ = false;     // the server's shutdown grace period has ended
   DataChannel data_;
 
   // Login state.

@@ -60,6 +60,13 @@ void IoHandle::cancel_wait(Direction d, IoOperation* op) {
   if (waiter_[index(d)] == op) waiter_[index(d)] = nullptr;
 }
 
+void IoHandle::recheck() {
+  if (proactor_ != nullptr) return;
+  for (Direction d : {Direction::read, Direction::write}) {
+    if (waiter_[index(d)] != nullptr) wake(d);
+  }
+}
+
 void IoHandle::wake(Direction d) {
   ready_[index(d)] = true;
   IoOperation* op = waiter_[index(d)];

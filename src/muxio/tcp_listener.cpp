@@ -43,6 +43,17 @@ Result<TcpListener> TcpListener::bind(EventLoop& loop, const SocketAddress& addr
   return l;
 }
 
+std::error_code TcpListener::check_port_free(const SocketAddress& addr, ListenOptions options) {
+  int fd = ::socket(addr.family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return errno_code(errno);
+  // SO_REUSEADDR like the listeners: connections in TIME_WAIT from an earlier run do not count.
+  std::error_code ec = set_flag(fd, SOL_SOCKET, SO_REUSEADDR, true);
+  if (!ec && addr.is_v6()) ec = set_flag(fd, IPPROTO_IPV6, IPV6_V6ONLY, options.v6_only);
+  if (!ec && ::bind(fd, addr.data(), addr.size()) < 0) ec = errno_code(errno);
+  ::close(fd);
+  return ec;
+}
+
 TcpListener::TcpListener(TcpListener&& o) noexcept
     : fd_(std::exchange(o.fd_, -1)),
       spare_fd_(std::exchange(o.spare_fd_, -1)),

@@ -67,6 +67,12 @@ Task<std::error_code> TcpStream::shutdown() {
   co_return shutdown_write();
 }
 
+std::error_code TcpStream::shutdown_both() {
+  if (::shutdown(fd_, SHUT_RDWR) < 0) return errno_code(errno);
+  if (io_) io_->recheck();
+  return {};
+}
+
 std::error_code TcpStream::shutdown_write() {
   if (::shutdown(fd_, SHUT_WR) < 0) return errno_code(errno);
   return {};

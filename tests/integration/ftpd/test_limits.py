@@ -5,12 +5,15 @@ timings asserted are lower bounds of delays the server is meant to add."""
 from __future__ import annotations
 
 import select
+import signal
+import socket
 import time
 
 import pytest
 
 from ftpd_support import (
-    BACKENDS, FOREIGN_HOST, PASSWORD, RO_PASSWORD, RO_USER, USER, RawControl, wait_until,
+    BACKENDS, FOREIGN_HOST, HOST, PASSWORD, RO_PASSWORD, RO_USER, TIMEOUT, USER, RawControl,
+    wait_until,
 )
 
 
@@ -267,3 +270,103 @@ def test_idle_connections_cannot_exhaust_the_server(make_server):
     finally:
         for c in idle:
             c.close()
+
+
+# -- clients that never read their replies -----------------------------------------------------
+
+def flood_without_reading(srv, login: bool) -> socket.socket:
+    """A control connection that pipelines commands and never reads a reply. Its buffers are
+    small, so the replies soon fill its receive buffer and the server's send buffer: commands are
+    sent until the server has stopped taking them for a second, i.e. until it is stuck writing a
+    reply. FEAT (allowed before login) has a long reply: the buffers fill sooner than with NOOP."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    s.settimeout(TIMEOUT)
+    s.connect((HOST, srv.port))
+    greeting = s.recv(4096)
+    assert greeting.startswith(b"220"), greeting
+    if login:
+        s.sendall(f"USER {USER}\r\nPASS {PASSWORD}\r\n".encode())
+        got = b""
+        while b"230 " not in got:
+            chunk = s.recv(4096)
+            assert chunk, got
+            got += chunk
+    s.setblocking(False)
+    flood = b"NOOP\r\nFEAT\r\n" * 500
+    deadline = time.monotonic() + 30
+    stuck_since = None
+    while time.monotonic() < deadline:
+        try:
+            s.send(flood)
+            stuck_since = None
+        except BlockingIOError:
+            now = time.monotonic()
+            if stuck_since is None:
+                stuck_since = now
+            elif now - stuck_since > 1.0:
+                return s
+            select.select([], [s], [], 0.1)
+    raise AssertionError("the server went on taking commands without its replies being read")
+
+
+def dropped_by_server(s: socket.socket, timeout: float) -> bool:
+    """True when the server drops the connection within timeout while the client still does not
+    read: its close resets the connection (the NOOPs it holds are unread), and a send fails."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            s.send(b"NOOP\r\n")
+        except BlockingIOError:
+            pass
+        except OSError:  # ECONNRESET, EPIPE
+            return True
+        time.sleep(0.2)
+    return False
+
+
+@pytest.mark.time_limit(60)
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_client_that_never_reads_is_cut_at_the_login_timeout(make_server, backend):
+    srv = make_server(io=backend, extra=["--login-timeout", "5"])
+    s = flood_without_reading(srv, login=False)
+    try:
+        # Usually the server is stuck in a reply by now and the write bound ends it; on a slow
+        # machine it may still be working through the flood, and the check before each command
+        # ends it: at the same deadline either way.
+        assert dropped_by_server(s, 20), "a session that never logged in outlived its deadline"
+        with srv.raw(login=True) as other:  # and the server goes on
+            assert other.cmd("NOOP")[0] == 200
+    finally:
+        s.close()
+
+
+@pytest.mark.time_limit(60)
+@pytest.mark.parametrize("backend", ["epoll", "uring"])
+def test_a_logged_in_client_that_never_reads_is_cut_at_the_idle_timeout(make_server, backend):
+    srv = make_server(io=backend, extra=["--idle-timeout", "5"])
+    s = flood_without_reading(srv, login=True)
+    try:
+        assert dropped_by_server(s, 20), "a session whose replies are not read never ended"
+        assert wait_until(lambda: "reply not read in time" in srv.stderr_text(), timeout=5)
+    finally:
+        s.close()
+
+
+@pytest.mark.time_limit(60)
+@pytest.mark.parametrize("backend", ["epoll", "uring"])
+def test_sigterm_ends_sessions_stuck_in_a_reply(make_server, backend):
+    """At SIGTERM the goodbye (421) is a shielded reply: to clients that never read, it could
+    not be written, and nothing could interrupt it. The grace period bounds it."""
+    srv = make_server(io=backend, threads=2, extra=["--shutdown-grace", "2"])
+    stuck = [flood_without_reading(srv, login=i % 2 == 0) for i in range(4)]
+    try:
+        srv.expect_exit = True
+        srv.proc.send_signal(signal.SIGTERM)
+        assert srv.proc.wait(timeout=30) == 0
+        log = srv.stderr_text()
+        assert log.count(": connected") == log.count(": disconnected") == 4, log
+    finally:
+        for s in stuck:
+            s.close()
