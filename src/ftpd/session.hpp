@@ -123,7 +123,7 @@ class Session {
   bool is_anonymous_login(std::string_view name) const;
   // Replies 521/522 itself when the data connection must be or could not be secured.
   Task<bool> secure_data_connection(DataConnection& conn);
-  void offer_fresh_tls_session();  // a new TLS 1.3 ticket with the next control reply
+  void offer_fresh_tls_session();               // a new TLS 1.3 ticket with the next control reply
   bool upload_cut_short(DataConnection& conn);  // TLS data ended without close_notify
 
   // The file system (session_files.cpp).
