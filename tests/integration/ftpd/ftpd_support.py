@@ -39,6 +39,13 @@ LISTENING_RE = re.compile(
 TIMEOUT = 10.0  # default socket timeout
 
 
+def ftplib_retr(f: ftplib.FTP, name: str) -> bytes:
+    """A whole file through ftplib (plain or FTP_TLS), in memory."""
+    chunks: list[bytes] = []
+    f.retrbinary(f"RETR {name}", chunks.append)
+    return b"".join(chunks)
+
+
 class ServerError(Exception):
     pass
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import ftplib
 import io
-import os
 import shutil
 import socket
 import ssl
@@ -20,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from ftpd_support import (HOST, MUXFTPD, PASSWORD, TIMEOUT, USER, make_certificate,
+from ftpd_support import (ftplib_retr as retr, HOST, MUXFTPD, PASSWORD, TIMEOUT, USER, make_certificate,
                           pseudo_random_bytes, temp_files)
 
 CURL = shutil.which("curl")
@@ -228,12 +227,6 @@ def login(srv, certificate, ctx=None) -> ReusingFTP_TLS:
     f.login(USER, PASSWORD)
     f.prot_p()
     return f
-
-
-def retr(f: ftplib.FTP, name: str) -> bytes:
-    buf = io.BytesIO()
-    f.retrbinary(f"RETR {name}", buf.write)
-    return buf.getvalue()
 
 
 @pytest.mark.parametrize("version", ["TLSv1.2", "TLSv1.3"])

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from ftpd_support import (HOST, PASSWORD, TIMEOUT, USER, drain, make_certificate,
+from ftpd_support import (ftplib_retr as retr, HOST, PASSWORD, TIMEOUT, USER, drain, make_certificate,
                           pseudo_random_bytes)
 
 CURL = shutil.which("curl")
@@ -79,12 +79,6 @@ def connect_tls(srv, certificate, cls=ReusingFTP_TLS, login=True, prot_p=True, c
     if prot_p:
         f.prot_p()
     return f
-
-
-def retr(f: ftplib.FTP, name: str) -> bytes:
-    buf = io.BytesIO()
-    f.retrbinary(f"RETR {name}", buf.write)
-    return buf.getvalue()
 
 
 # --- ftplib ------------------------------------------------------------------------------------
