@@ -397,7 +397,8 @@ Task<void> Session::receive_file(UniqueFd file, std::optional<TempFile> temp, st
       disk_error = errno_code(EDQUOT);
     }
   }
-  co_await data->finish();  // under TLS, answers the client's close_notify with ours
+  co_await data->finish();         // under TLS, answers the client's close_notify with ours
+  std::error_code dir_sync_error;  // the upload is in place, its name maybe not yet durable
   if (!net_error && !disk_error) {
     // Durable before visible: the new content is on disk before it replaces the old file.
     disk_error = co_await shielded(offload_task([&]() -> std::error_code {
@@ -406,10 +407,14 @@ Task<void> Session::receive_file(UniqueFd file, std::optional<TempFile> temp, st
       // upload replaces anything. In place, the descriptor stays open for the clean-up.
       if (temp) {
         if (auto ec = file.close()) return ec;
-        return vfs_.commit(*temp, path, settings_->fsync_uploads);
+        return vfs_.commit(*temp, path, settings_->fsync_uploads, &dir_sync_error);
       }
       return {};
     }));
+  }
+  if (dir_sync_error) {
+    server_.log->warn("[{}] upload {} stored, but fsync of its directory failed: {}", id_, path,
+                      dir_sync_error.message());
   }
   bool complete = !net_error && !disk_error;
   if (!complete && temp) {

@@ -187,19 +187,26 @@ Result<TempFile> Vfs::create_temp(std::string_view target) const {
   return errno_code(EEXIST);
 }
 
-std::error_code Vfs::commit(TempFile& temp, std::string_view target, bool durable) const {
+std::error_code Vfs::commit(TempFile& temp, std::string_view target, bool durable,
+                            std::error_code* dir_sync_error) const {
   auto p = parent_of(target);
   if (!p) return p.error();
+  // The rename is an entry in the directory: until the directory is on disk, a crash can bring
+  // back the old file (or none) although the client was told 226. The parent is an O_PATH
+  // descriptor, which fsync refuses (EBADF): the directory itself is opened, before the rename,
+  // so that running out of descriptors fails the commit while nothing is replaced yet.
+  UniqueFd dir;
+  if (durable) {
+    dir = UniqueFd(::openat(p->dir.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!dir) return errno_code(errno);
+  }
   if (::renameat(temp.dir.get(), temp.temp_name.c_str(), p->dir.get(), p->name.c_str()) < 0) {
     return path_error(errno);
   }
   temp.temp_name.clear();
-  // The rename is an entry in the directory: until the directory is on disk, a crash can bring
-  // back the old file (or none) although the client was told 226.
-  if (!durable) return {};
-  // The parent is an O_PATH descriptor, which fsync refuses (EBADF): open the directory itself.
-  UniqueFd dir(::openat(p->dir.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!dir || ::fsync(dir.get()) < 0) return errno_code(errno);
+  if (durable && ::fsync(dir.get()) < 0 && dir_sync_error != nullptr) {
+    *dir_sync_error = errno_code(errno);
+  }
   return {};
 }
 

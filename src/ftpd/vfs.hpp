@@ -54,8 +54,11 @@ class Vfs {
   Result<TempFile> create_temp(std::string_view target) const;
   // Makes the upload visible under target, replacing what was there in one step. With `durable`,
   // the directory is fsynced after the rename, so that the new name survives a crash too (the
-  // caller has fsynced the file's content before).
-  std::error_code commit(TempFile& temp, std::string_view target, bool durable = false) const;
+  // caller has fsynced the file's content before). An error means nothing was replaced; once the
+  // rename is done the upload is in place whatever follows, so a failed directory fsync is not an
+  // error of the commit but reported in `dir_sync_error`, for the caller to log.
+  std::error_code commit(TempFile& temp, std::string_view target, bool durable = false,
+                         std::error_code* dir_sync_error = nullptr) const;
   // Removes an upload that failed; the previous file at target is untouched.
   void discard(TempFile& temp) const;
 
