@@ -1,7 +1,7 @@
 // File reads and writes inside tasks:
 //   co_await read_file_at(fd, buf, offset)   -> Result<size_t>  (0 = end of file)
 //   co_await write_file_at(fd, buf, offset)  -> Result<size_t>  (offset -1: the file position)
-//   co_await write_file_all(fd, buf)         -> std::error_code (every byte, at the position)
+//   co_await write_file_all(fd, buf, offset) -> std::error_code (every byte, from offset on)
 //
 // On io_uring the kernel performs them (its worker threads do the blocking part for buffered
 // files), so a stalling disk stalls no loop: the seeds' asynchronous IO for files. Readiness
@@ -73,7 +73,11 @@ inline FileOp write_file_at(int fd, std::span<const std::byte> buf, std::int64_t
   return FileOp(FileOp::Kind::write, fd, {data, buf.size()}, offset);
 }
 
-// Writes all of buf at the file's position (short writes continue; a full disk is an error).
-Task<std::error_code> write_file_all(int fd, std::span<const std::byte> buf);
+// Writes all of buf at offset (short writes continue; a full disk is an error). The offset is
+// explicit on purpose: on io_uring a short write "at the file position" (offset -1) was seen to
+// leave the position where it was (Linux 6.18), so the rest overwrote what had just been written
+// and a resumed upload onto a full disk lost its tail with no error. On an O_APPEND descriptor
+// the kernel appends whatever the offset says.
+Task<std::error_code> write_file_all(int fd, std::span<const std::byte> buf, std::uint64_t offset);
 
 }  // namespace muxio

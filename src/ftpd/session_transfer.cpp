@@ -59,9 +59,13 @@ class StallWatchdog {
 // thread. Shielded: a write that has started finishes whole even when the transfer is aborted
 // meanwhile, so an abort is reported as one (at the next read of the socket), never as a disk
 // error.
-Task<std::error_code> write_to_file(int fd, std::string_view data) {
-  co_return co_await shielded(
-      write_file_all(fd, std::as_bytes(std::span(data.data(), data.size()))));
+// The offset is the caller's to keep (see write_file_all: on io_uring the file position cannot
+// be trusted after a short write); it moves on only when every byte is written.
+Task<std::error_code> write_to_file(int fd, std::string_view data, std::uint64_t& offset) {
+  auto ec = co_await shielded(
+      write_file_all(fd, std::as_bytes(std::span(data.data(), data.size())), offset));
+  if (!ec) offset += data.size();
+  co_return ec;
 }
 
 // -1 if it cannot be known.
@@ -360,6 +364,10 @@ Task<void> Session::receive_file(UniqueFd file, std::optional<TempFile> temp, st
   std::error_code net_error;
   std::error_code disk_error;
   std::uint64_t received = 0;
+  // Where the data goes: 0 for a new file, the REST offset the file was opened at (APPE opens
+  // with O_APPEND, where the kernel appends whatever the offset).
+  const off_t start = ::lseek(file.get(), 0, SEEK_CUR);
+  std::uint64_t write_at = start > 0 ? static_cast<std::uint64_t>(start) : 0;
   for (;;) {
     auto n = co_await data->stream().read_some(std::span(buf).first(paced_chunk(true, buf.size())));
     if (!n) {
@@ -385,14 +393,14 @@ Task<void> Session::receive_file(UniqueFd file, std::optional<TempFile> temp, st
       disk_error = errno_code(EDQUOT);
       break;
     }
-    disk_error = co_await write_to_file(file.get(), chunk);
+    disk_error = co_await write_to_file(file.get(), chunk, write_at);
     if (disk_error) break;
   }
   if (!net_error && !disk_error && !binary_) {
     text.clear();
     codec.finish(text);
     if (take_quota(text.size())) {
-      disk_error = co_await write_to_file(file.get(), text);
+      disk_error = co_await write_to_file(file.get(), text, write_at);
     } else {
       disk_error = errno_code(EDQUOT);
     }

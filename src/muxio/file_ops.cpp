@@ -77,12 +77,13 @@ void FileOp::interrupt(std::error_code reason) {
   proactor_->cancel(this);
 }
 
-Task<std::error_code> write_file_all(int fd, std::span<const std::byte> buf) {
+Task<std::error_code> write_file_all(int fd, std::span<const std::byte> buf, std::uint64_t offset) {
   while (!buf.empty()) {
-    auto n = co_await write_file_at(fd, buf, -1);
+    auto n = co_await write_file_at(fd, buf, static_cast<std::int64_t>(offset));
     if (!n) co_return n.error();
     if (*n == 0) co_return errno_code(ENOSPC);  // no progress: the device took nothing
     buf = buf.subspan(*n);
+    offset += *n;
   }
   co_return std::error_code{};
 }
