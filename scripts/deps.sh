@@ -9,7 +9,7 @@ packages=(
   libclang-rt-dev # libFuzzer's runtime for the default clang (make fuzz, make test)
   libgtest-dev libgmock-dev libbenchmark-dev
   libfmt-dev libcli11-dev libspdlog-dev libtomlplusplus-dev
-  libsodium-dev libcrypt-dev libssl-dev openssl
+  libsodium-dev libcrypt-dev libssl-dev openssl zlib1g-dev
   libedit-dev # muxftp's shell: line editing and history (BSD licence)
   liburing-dev
   libuv1-dev libevent-dev

@@ -3,7 +3,9 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
+#include <utility>
 
 #include "ftp/time_format.hpp"
 
@@ -156,15 +158,53 @@ std::string format_list_line(const FileFacts& f, std::int64_t now) {
   return out;
 }
 
+namespace {
+constexpr std::pair<unsigned, std::string_view> kMlstFactNames[] = {
+    {kFactType, "type"}, {kFactSize, "size"},     {kFactModify, "modify"},
+    {kFactPerm, "perm"}, {kFactUnique, "unique"},
+};
+}  // namespace
+
+unsigned parse_mlst_facts(std::string_view list) {
+  unsigned mask = 0;
+  while (!list.empty()) {
+    const auto semicolon = list.find(';');
+    const auto name = list.substr(0, semicolon);
+    for (const auto& [bit, known] : kMlstFactNames) {
+      if (name.size() == known.size() &&
+          std::equal(name.begin(), name.end(), known.begin(), [](char a, char b) {
+            return std::tolower(static_cast<unsigned char>(a)) == b;
+          })) {
+        mask |= bit;
+      }
+    }
+    if (semicolon == std::string_view::npos) break;
+    list.remove_prefix(semicolon + 1);
+  }
+  return mask;
+}
+
+std::string mlst_fact_names(unsigned mask, bool starred) {
+  std::string out;
+  for (const auto& [bit, name] : kMlstFactNames) {
+    if (!starred && (mask & bit) == 0) continue;
+    out += name;
+    if (starred && (mask & bit) != 0) out += '*';
+    out += ';';
+  }
+  return out;
+}
+
 std::string format_mlsx_line(const FileFacts& f, std::string_view perm,
-                             std::string_view type_override) {
+                             std::string_view type_override, unsigned facts) {
   const std::string type = type_override.empty() ? mlsx_type(f.type) : safe_fact(type_override);
-  std::string out = "type=" + type + ";";
-  if (type == "file") out += "size=" + std::to_string(f.size) + ";";
-  out += "modify=" + format_mdtm(f.mtime) + ";";
-  out += "perm=" + safe_fact(perm) + ";";
+  std::string out;
+  if (facts & kFactType) out += "type=" + type + ";";
+  if ((facts & kFactSize) && type == "file") out += "size=" + std::to_string(f.size) + ";";
+  if (facts & kFactModify) out += "modify=" + format_mdtm(f.mtime) + ";";
+  if (facts & kFactPerm) out += "perm=" + safe_fact(perm) + ";";
   const std::string unique = safe_fact(f.unique);
-  if (!unique.empty()) out += "unique=" + unique + ";";
+  if ((facts & kFactUnique) && !unique.empty()) out += "unique=" + unique + ";";
   out += ' ';
   out += safe_name(f.name);
   return out;

@@ -44,13 +44,30 @@ inline constexpr std::int64_t kRecentFuture = 3600;
 // '_', and an empty one is shown as "ftp", so the columns always split. No trailing CRLF.
 std::string format_list_line(const FileFacts& f, std::int64_t now);
 
+// The facts a client may select with OPTS MLST (RFC 3659 §7.9); all are on until it does.
+enum MlstFact : unsigned {
+  kFactType = 1,
+  kFactSize = 2,
+  kFactModify = 4,
+  kFactPerm = 8,
+  kFactUnique = 16,
+  kAllMlstFacts = 31,
+};
+// "type;size;" (any case) -> the mask; unknown names are ignored, as §7.9 asks, and an empty
+// list selects none.
+unsigned parse_mlst_facts(std::string_view list);
+// The mask's names, each followed by ';' ("type;size;"): the OPTS MLST reply. With `starred`,
+// every supported fact, the selected ones marked '*': the FEAT line's form.
+std::string mlst_fact_names(unsigned mask, bool starred = false);
+
 // RFC 3659 facts: "type=file;size=1234;modify=20261123123456;perm=adfrw;unique=801g1a; name".
 // type is file, dir, OS.unix=symlink or OS.unix=special, unless `type_override` is given ("cdir",
 // "pdir"); size is given for files only; unique is left out when empty. perm comes from the
 // caller (the server knows the user's rights). Fact values lose ';', spaces and control
 // characters. Note the single space before the name. No trailing CRLF. For MLST on the control
 // connection, the server prefixes the line with one more space (RFC 3659 §7.2).
+// `facts` selects which facts are written (OPTS MLST).
 std::string format_mlsx_line(const FileFacts& f, std::string_view perm,
-                             std::string_view type_override = {});
+                             std::string_view type_override = {}, unsigned facts = kAllMlstFacts);
 
 }  // namespace muxio::ftp

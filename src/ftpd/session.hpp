@@ -17,6 +17,7 @@
 #include "ftp/command.hpp"
 #include "ftp/line_reader.hpp"
 #include "ftpd/data_channel.hpp"
+#include "ftpd/file_hash.hpp"
 #include "ftpd/server_context.hpp"
 #include "ftpd/vfs.hpp"
 #include "muxio/async_mutex.hpp"
@@ -92,6 +93,7 @@ class Session {
                                                const char* what);
 
   // Access control and session state (session_commands.cpp).
+  std::vector<std::string> feature_lines() const;  // FEAT, as this session's options stand
   Task<void> cmd_user(const std::string& arg);
   Task<void> cmd_pass(const std::string& arg);
   Task<void> cmd_quit(const std::string& arg);
@@ -141,6 +143,25 @@ class Session {
   Task<void> cmd_mlst(const std::string& arg);
   Task<void> stat_path(const std::string& arg);  // STAT with an argument: a listing on control
 
+  // Digests of files: HASH and the legacy X* forms (session_hash.cpp).
+  struct HashRequest {
+    std::string path;  // as the client gave it (the 213 reply repeats it)
+    HashAlgorithm algorithm = HashAlgorithm::sha256;
+    std::uint64_t start = 0;
+    std::optional<std::uint64_t> end;  // exclusive; the file's end when absent
+    bool legacy = false;               // XSHA256/XSHA1/XMD5/XCRC: "250 <hex>"
+  };
+  Task<void> cmd_hash(const std::string& arg);
+  Task<void> cmd_xsha256(const std::string& arg);
+  Task<void> cmd_xsha1(const std::string& arg);
+  Task<void> cmd_xmd5(const std::string& arg);
+  Task<void> cmd_xcrc(const std::string& arg);
+  Task<void> legacy_hash(const std::string& arg, HashAlgorithm algorithm);
+  Task<void> answer_hash(HashRequest request);
+  Task<Result<std::string>> hash_range(int fd, HashAlgorithm algorithm, std::uint64_t start,
+                                       std::uint64_t end);
+  Task<void> opts_hash(std::string_view name);
+
   // Transfers (session_transfer.cpp).
   Task<void> cmd_retr(const std::string& arg);
   Task<void> cmd_stor(const std::string& arg);
@@ -153,6 +174,10 @@ class Session {
   enum class StoreMode { replace, append, unique };
   Task<void> start_store(const std::string& arg, StoreMode mode);
   Task<void> start_listing(const std::string& arg, int kind);
+  Task<void> start_glob_listing(const std::string& target, int kind);
+  // One line per entry: kind 0 LIST, 1 NLST, 2 MLSD.
+  std::string listing_text(const std::vector<ftp::FileFacts>& entries, int kind) const;
+  static constexpr std::size_t kMaxGlobMatches = 10000;
   // The transfer tasks. Each opens the data connection, replies 150, moves the bytes, replies
   // 226 (or 425/426/451/452), logs an xferlog line.
   Task<void> send_file(UniqueFd file, std::string path, std::uint64_t offset, std::uint64_t size);
@@ -204,6 +229,9 @@ class Session {
   std::uint64_t restart_offset_ = 0;
   bool epsv_all_ = false;
   std::optional<std::string> rename_from_;
+  unsigned mlst_facts_ = ftp::kAllMlstFacts;              // OPTS MLST
+  HashAlgorithm hash_algorithm_ = HashAlgorithm::sha256;  // OPTS HASH
+  std::uint64_t hashed_bytes_ = 0;                        // HASH's budget, per session
 
   // FTPS state.
   std::string tls_session_context_;  // ties data connections' TLS sessions to this session

@@ -135,18 +135,29 @@ Task<void> Session::cmd_syst(const std::string&) {
   co_await reply(215, "UNIX Type: L8");
 }
 
+std::vector<std::string> Session::feature_lines() const {
+  std::vector<std::string> lines;
+  if (server_.tls) lines.emplace_back(" AUTH TLS");
+  lines.emplace_back(" EPRT");
+  lines.emplace_back(" EPSV");
+  lines.emplace_back(" HASH " + hash_feature_list(hash_algorithm_));
+  lines.emplace_back(" MDTM");
+  lines.emplace_back(" MFMT");
+  lines.emplace_back(" MLST " + ftp::mlst_fact_names(mlst_facts_, true));
+  lines.emplace_back(" PASV");
+  if (server_.tls) {
+    lines.emplace_back(" PBSZ");
+    lines.emplace_back(" PROT");
+  }
+  lines.emplace_back(" REST STREAM");
+  lines.emplace_back(" SIZE");
+  lines.emplace_back(" TVFS");
+  lines.emplace_back(" UTF8");
+  return lines;
+}
+
 Task<void> Session::cmd_feat(const std::string&) {
-  // Named, not a braced temporary: g++ 12 miscompiles initializer lists inside coroutines.
-  static const std::vector<std::string> kFeatures = {
-      " EPRT", " EPSV",        " MDTM", " MFMT", " MLST type*;size*;modify*;perm*;unique*;",
-      " PASV", " REST STREAM", " SIZE", " TVFS", " UTF8"};
-  static const std::vector<std::string> kTlsFeatures = {
-      " AUTH TLS",    " EPRT", " EPSV",
-      " MDTM",        " MFMT", " MLST type*;size*;modify*;perm*;unique*;",
-      " PASV",        " PBSZ", " PROT",
-      " REST STREAM", " SIZE", " TVFS",
-      " UTF8"};
-  const std::vector<std::string>& features = server_.tls ? kTlsFeatures : kFeatures;
+  const std::vector<std::string> features = feature_lines();
   co_await reply_lines(211, "Features:", features, "End");
 }
 
@@ -154,8 +165,13 @@ Task<void> Session::cmd_opts(const std::string& arg) {
   std::string a = ftp::ascii_upper(arg);
   if (a == "UTF8 ON" || a == "UTF8" || a == "UTF-8 ON") {
     co_await reply(200, "Always in UTF8 mode.");
-  } else if (a.rfind("MLST", 0) == 0) {
-    co_await reply(200, "MLST OPTS type;size;modify;perm;unique;");
+  } else if (a.rfind("MLST", 0) == 0 && (a.size() == 4 || a[4] == ' ')) {
+    // RFC 3659 §7.9: the facts named (unknown ones ignored) are the ones MLST and MLSD show.
+    mlst_facts_ = ftp::parse_mlst_facts(a.size() > 5 ? std::string_view(arg).substr(5) : "");
+    co_await reply(200, "MLST OPTS " + ftp::mlst_fact_names(mlst_facts_));
+  } else if (a.rfind("HASH", 0) == 0 && (a.size() == 4 || a[4] == ' ')) {
+    const std::string_view name = a.size() > 5 ? std::string_view(arg).substr(5) : "";
+    co_await opts_hash(name);
   } else {
     co_await reply(501, "Option not understood.");
   }
@@ -163,9 +179,10 @@ Task<void> Session::cmd_opts(const std::string& arg) {
 
 Task<void> Session::cmd_help(const std::string&) {
   static const std::vector<std::string> kHelp = {
-      " ABOR ALLO APPE CDUP CWD  DELE EPRT EPSV FEAT HELP LIST MDTM MFMT MKD",
-      " MLSD MLST MODE NLST NOOP OPTS PASS PASV PORT PWD  QUIT REST RETR RMD",
-      " RNFR RNTO SIZE STAT STOR STOU STRU SYST TYPE USER XCUP XCWD XMKD XPWD XRMD"};
+      " ABOR ALLO APPE CDUP CWD  DELE EPRT EPSV FEAT HASH HELP LIST MDTM MFMT",
+      " MKD  MLSD MLST MODE NLST NOOP OPTS PASS PASV PORT PWD  QUIT REST RETR",
+      " RMD  RNFR RNTO SIZE STAT STOR STOU STRU SYST TYPE USER XCRC XCUP XCWD",
+      " XMD5 XMKD XPWD XRMD XSHA1 XSHA256"};
   co_await reply_lines(214, "The following commands are recognized.", kHelp, "Help OK.");
 }
 

@@ -159,7 +159,7 @@ Task<void> Session::cmd_mlst(const std::string& arg) {
   // RFC 3659: the entry's line starts with a space and carries the path as given back.
   auto facts = Vfs::facts_of(entry->st, entry->path);
   std::vector<std::string> body;
-  body.push_back(" " + ftp::format_mlsx_line(facts, mlsx_perm(facts)));
+  body.push_back(" " + ftp::format_mlsx_line(facts, mlsx_perm(facts), {}, mlst_facts_));
   co_await reply_lines(250, "Listing " + entry->path, body, "End");
 }
 

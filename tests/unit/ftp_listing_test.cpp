@@ -195,5 +195,16 @@ TEST(FtpMlsxLine, NameWithSpacesSemicolonsAndLineBreaks) {
             "type=file;size=1234;modify=20261123123400;perm=r;unique=801g1b; a??b");
 }
 
+// OPTS MLST (RFC 3659 §7.9): only the selected facts are written; unknown names are ignored.
+TEST(FtpMlsxLine, OptsMlstSelectsFacts) {
+  const unsigned facts = parse_mlst_facts("Size;type;bogus;");
+  EXPECT_EQ(facts, kFactSize | kFactType);
+  EXPECT_EQ(mlst_fact_names(facts), "type;size;");
+  EXPECT_EQ(mlst_fact_names(facts, true), "type*;size*;modify;perm;unique;");
+  EXPECT_EQ(format_mlsx_line(file_facts(), "adfrw", {}, facts), "type=file;size=1234; report.pdf");
+  EXPECT_EQ(parse_mlst_facts(""), 0u);
+  EXPECT_EQ(format_mlsx_line(file_facts(), "adfrw", {}, 0), " report.pdf");
+}
+
 }  // namespace
 }  // namespace muxio::ftp
