@@ -14,6 +14,7 @@ packages=(
   liburing-dev
   libuv1-dev libevent-dev
   python3 python3-pytest curl lftp rclone
+  tnftp ncftp aria2 wget # more FTP clients for the interop tests (test_more_clients.py)
   strace # test_faults: which descriptors an upload fsyncs
   gnuplot-nox # the IO-models report's plots (bench/iomodels)
   # benchmark anchors (bench/ftp.sh); pure-ftpd conflicts with vsftpd in Debian, so bench/ftp.sh
