@@ -2,14 +2,15 @@
 //
 //   muxftp get URL... [-o DIR] [-j N] [--resume] [--segments K]
 //   muxftp put FILE... URL/ [-j N] [--resume]
-//   muxftp ls URL | rm URL | mkdir URL | mv URL NEWNAME
+//   muxftp ls URL... | rm URL... | mkdir URL... | mv URL NEWNAME
 //   muxftp mirror URL DIR | mirror --reverse DIR URL [--delete]
 //   muxftp URL          an interactive shell (open, cd, get, put, ... `&` for the background;
 //                       src/ftpc/shell.hpp), or a script of shell lines on stdin
 //
 // Progress and per-file summaries go to stderr (a board on a terminal, plain lines otherwise);
 // listings and --json go to stdout. Exit status: 0 all well, 1 some file failed, 2 usage,
-// 130 interrupted (Ctrl-C; partial downloads stay and --resume continues them).
+// interrupted: death by the SIGINT or SIGTERM itself after the clean-up, so a shell sees 130 or
+// 143 and a shell loop stops (partial downloads stay and --resume continues them).
 //
 // This file is the command line and the wiring; the work is src/ftpc's (the transfers:
 // transfer.hpp, mirror.hpp, segmented_get.hpp; the shell: shell.hpp; --json: json_summary.hpp).
@@ -50,6 +51,7 @@ struct Cli {
   std::string out_dir = ".";
   std::size_t parallel = 4;
   bool resume = false;
+  bool verify = false;
   std::size_t segments = 0;
   std::string progress = "auto";
   bool quiet = false;
@@ -79,6 +81,7 @@ struct App {
   TransferRunner* runner = nullptr;
   TaskHandle main;
   bool interrupted = false;
+  int interrupt_signal = SIGINT;  // which one: the process dies by it after the clean-up
   int status = 0;
   std::string json;  // the "files" array items of --json
   double started = now_seconds();
@@ -144,6 +147,7 @@ Task<void> run_jobs(App& app, Endpoint endpoint, std::vector<Job>& jobs, bool pr
   RunOptions ro;
   ro.parallel = parallel;
   ro.resume = app.cli.resume;
+  ro.verify = app.cli.verify;
   ro.retries = app.cli.retries;
   ro.preserve_mtime = preserve_mtime;
   co_await run_with_board(app.loop, std::move(endpoint), jobs, ro, board, &app.runner);
@@ -299,29 +303,23 @@ Task<void> cmd_put(App& app) {
 
 // ---- ls, rm, mkdir, mv -------------------------------------------------------------------------
 
-Task<void> cmd_simple(App& app) {
+// One operation on one URL; replies its own errors. False when it failed.
+Task<bool> simple_operation(App& app, const std::string& arg) {
   const std::string& c = app.cli.command;
-  std::size_t want = c == "mv" ? 2 : 1;
-  if (app.cli.args.size() != want) {
-    err_line(c + ": expected " + (want == 2 ? std::string("URL NEWNAME") : std::string("URL")));
-    app.status = 2;
-    co_return;
-  }
-  auto url = url_arg(app.cli.args[0]);
+  auto url = url_arg(arg);
   if (!url) {
     app.status = 2;
-    co_return;
+    co_return false;
   }
   auto endpoint = endpoint_of(app, *url);
   if (!endpoint) {
     app.status = 2;  // an unusable --cacert, said already
-    co_return;
+    co_return false;
   }
   auto conn = co_await open_session(app.loop, *endpoint);
   if (!conn) {
     err_line(url->display() + ": " + conn.error().message());
-    app.status = 1;
-    co_return;
+    co_return false;
   }
   ControlConnection& cc = **conn;
   std::error_code ec;
@@ -345,11 +343,27 @@ Task<void> cmd_simple(App& app) {
     if (to.find('/') == std::string::npos) to = join_path(split_dir(url->path).first, to);
     ec = co_await cc.rename(url->path, to);
   }
-  if (ec) {
-    err_line(url->display() + ": " + describe_error(ec, &cc));
-    app.status = 1;
-  }
+  if (ec) err_line(url->display() + ": " + describe_error(ec, &cc));
   co_await cc.quit();
+  co_return !ec;
+}
+
+// ls, rm and mkdir take several URLs (each done in turn, the rest going on after a failure);
+// mv takes one URL and the new name.
+Task<void> cmd_simple(App& app) {
+  const std::string& c = app.cli.command;
+  if (c == "mv" && app.cli.args.size() != 2) {
+    err_line("mv: expected URL NEWNAME");
+    app.status = 2;
+    co_return;
+  }
+  const std::size_t urls = c == "mv" ? 1 : app.cli.args.size();
+  bool all_done = true;
+  for (std::size_t i = 0; i < urls && !app.interrupted; ++i) {
+    const bool done = co_await simple_operation(app, app.cli.args[i]);
+    all_done = all_done && done;
+  }
+  if (!all_done && app.status == 0) app.status = 1;
 }
 
 // ---- mirror ------------------------------------------------------------------------------------
@@ -447,6 +461,8 @@ int main(int argc, char** argv) {
                  "no subcommand: a shell on this server (help lists its commands)");
   app.add_option("-j,--parallel", cli.parallel, "transfers at once (4)")->check(CLI::Range(1, 64));
   app.add_flag("--resume", cli.resume, "continue partial files (REST; SIZE + REST STOR/APPE)");
+  app.add_flag("--verify", cli.verify,
+               "after each file, compare with the server's HASH (SHA-256...), else its SIZE");
   app.add_option("--progress", cli.progress, "auto|bars|lines|none")
       ->check(CLI::IsMember({"auto", "bars", "lines", "none"}));
   app.add_flag("-q,--quiet", cli.quiet, "only errors");
@@ -471,11 +487,11 @@ int main(int argc, char** argv) {
   auto* put = app.add_subcommand("put", "upload files: put FILE... URL/");
   put->add_option("ARGS", cli.args, "files, then the destination URL")->required();
   auto* ls = app.add_subcommand("ls", "list a directory (MLSD, else LIST)");
-  ls->add_option("URL", cli.args)->required();
+  ls->add_option("URL", cli.args, "one or more directories")->required();
   auto* rm = app.add_subcommand("rm", "delete a file (or an empty directory)");
-  rm->add_option("URL", cli.args)->required();
+  rm->add_option("URL", cli.args, "one or more files or empty directories")->required();
   auto* mk = app.add_subcommand("mkdir", "make a directory");
-  mk->add_option("URL", cli.args)->required();
+  mk->add_option("URL", cli.args, "one or more directories")->required();
   auto* mv = app.add_subcommand("mv", "rename: mv URL NEWNAME");
   mv->add_option("ARGS", cli.args)->required();
   auto* mirror = app.add_subcommand("mirror", "mirror URL DIR, or --reverse DIR URL");
@@ -511,8 +527,14 @@ int main(int argc, char** argv) {
   }
   if (cli.command.empty()) return run_shell(loop, shell_settings(state), cli.shell_url);
   App* appp = &state;
-  (void)loop.add_signal_handler(SIGINT, [appp] { on_interrupt(*appp); });
-  (void)loop.add_signal_handler(SIGTERM, [appp] { on_interrupt(*appp); });
+  (void)loop.add_signal_handler(SIGINT, [appp] {
+    appp->interrupt_signal = SIGINT;
+    on_interrupt(*appp);
+  });
+  (void)loop.add_signal_handler(SIGTERM, [appp] {
+    appp->interrupt_signal = SIGTERM;
+    on_interrupt(*appp);
+  });
   state.main = loop.spawn(main_task(state));
   while (!state.main.done())
     loop.run_once();
@@ -525,7 +547,12 @@ int main(int argc, char** argv) {
   }
   if (state.interrupted) {
     err_line("interrupted; partial files are kept (--resume continues them)");
-    return 130;
+    // Die by the signal, as a shell expects of an interrupted program: `for f in ...; do muxftp
+    // get ...; done` then stops at Ctrl-C instead of going on with the next file.
+    const int sig = state.interrupt_signal;
+    std::signal(sig, SIG_DFL);
+    ::raise(sig);
+    return 128 + sig;
   }
   return state.status;
 }

@@ -148,6 +148,37 @@ std::optional<std::uint64_t> parse_size_reply(std::string_view text) {
   return v;
 }
 
+namespace {
+// The next space-separated word of *text, which loses it and the space after it.
+std::string_view next_word(std::string_view* text) {
+  const auto space = text->find(' ');
+  const auto word = text->substr(0, space);
+  text->remove_prefix(space == std::string_view::npos ? text->size() : space + 1);
+  return word;
+}
+}  // namespace
+
+std::optional<HashReply> parse_hash_reply(std::string_view text) {
+  text = trim(text);
+  HashReply r;
+  r.algorithm = std::string(next_word(&text));
+  const std::string_view range = next_word(&text);
+  const std::string_view digest = next_word(&text);
+  const auto dash = range.find('-');
+  if (r.algorithm.empty() || dash == std::string_view::npos || digest.empty()) return std::nullopt;
+  auto start = parse_size_reply(range.substr(0, dash));
+  auto end = parse_size_reply(range.substr(dash + 1));
+  if (!start || !end || *start > *end) return std::nullopt;
+  r.start = *start;
+  r.end = *end;
+  for (char c : digest) {
+    const bool hex = is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+    if (!hex) return std::nullopt;
+    r.digest += static_cast<char>(c >= 'A' && c <= 'F' ? c - 'A' + 'a' : c);
+  }
+  return r;
+}
+
 std::optional<std::string> command_line(std::string_view verb, std::string_view arg) {
   for (char c : arg)
     if (c == '\r' || c == '\n' || c == '\0') return std::nullopt;

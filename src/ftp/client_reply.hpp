@@ -62,6 +62,16 @@ std::map<std::string, std::string> parse_feat(const Reply& reply);
 // 213 text of SIZE: a decimal size.
 std::optional<std::uint64_t> parse_size_reply(std::string_view text);
 
+// 213 text of HASH (draft-bryan-ftpext-hash-02): "SHA-256 0-1234 <hex digest> <path>"; the
+// path (which may hold spaces) is not kept. The digest comes back in lowercase.
+struct HashReply {
+  std::string algorithm;
+  std::uint64_t start = 0;
+  std::uint64_t end = 0;
+  std::string digest;
+};
+std::optional<HashReply> parse_hash_reply(std::string_view text);
+
 // Quotes an argument for a command line: refuses CR, LF and NUL (they would end the command early
 // and inject another one). Returns nullopt when refused.
 std::optional<std::string> command_line(std::string_view verb, std::string_view arg);

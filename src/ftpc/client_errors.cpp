@@ -25,6 +25,8 @@ class ClientCategory final : public std::error_category {
         return "login refused";
       case ClientError::local_io:
         return "local file error";
+      case ClientError::verify_mismatch:
+        return "the copy differs from the server's file";
     }
     return "unknown ftpc error";
   }

@@ -9,13 +9,14 @@ namespace muxio::ftpc {
 
 // Errors of the client that are not an errno or a reply code.
 enum class ClientError {
-  protocol = 1,    // the server sent something that is not an FTP reply
-  closed,          // the server closed the control connection
-  bad_argument,    // CR/LF/NUL in a path or name
-  short_transfer,  // the data ended before the expected size
-  resolve_failed,  // the host name did not resolve
-  login_failed,    // 530 and friends at login
-  local_io,        // unused (local file errors are their errno)
+  protocol = 1,     // the server sent something that is not an FTP reply
+  closed,           // the server closed the control connection
+  bad_argument,     // CR/LF/NUL in a path or name
+  short_transfer,   // the data ended before the expected size
+  resolve_failed,   // the host name did not resolve
+  login_failed,     // 530 and friends at login
+  local_io,         // unused (local file errors are their errno)
+  verify_mismatch,  // --verify: the copy and the server's file differ
 };
 const std::error_category& client_category() noexcept;
 std::error_code make_error_code(ClientError e) noexcept;

@@ -284,6 +284,21 @@ Task<Result<std::uint64_t>> ControlConnection::size(std::string path) {
   co_return *v;
 }
 
+Task<Result<ftp::HashReply>> ControlConnection::hash(std::string path, std::string algorithm) {
+  if (hash_algorithm_ != algorithm) {
+    auto chosen = co_await command("OPTS", "HASH " + algorithm);
+    if (!chosen) co_return chosen.error();
+    if (chosen->code != 200) co_return reply_error(chosen->code);
+    hash_algorithm_ = algorithm;
+  }
+  auto r = co_await command("HASH", path);
+  if (!r) co_return r.error();
+  if (r->code != 213) co_return reply_error(r->code);
+  auto parsed = ftp::parse_hash_reply(r->text());
+  if (!parsed) co_return make_error_code(ClientError::protocol);
+  co_return *parsed;
+}
+
 Task<Result<std::int64_t>> ControlConnection::mdtm(std::string path) {
   auto r = co_await command("MDTM", path);
   if (!r) co_return r.error();

@@ -76,6 +76,9 @@ class ControlConnection {
   Task<Result<std::uint64_t>> size(std::string path);
   Task<Result<std::int64_t>> mdtm(std::string path);
   Task<std::error_code> set_mtime(std::string path, std::int64_t unix_seconds);  // MFMT
+  // HASH (draft-bryan-ftpext-hash-02) with `algorithm` ("SHA-256"), chosen first with OPTS HASH
+  // when the session is not already on it. A refusal is reply_error(code).
+  Task<Result<ftp::HashReply>> hash(std::string path, std::string algorithm);
   Task<std::error_code> mkdir(std::string path);
   Task<std::error_code> remove(std::string path);
   Task<std::error_code> rmdir(std::string path);
@@ -132,6 +135,7 @@ class ControlConnection {
   ftp::ReplyAssembler assembler_;
   ftp::Reply last_;
   std::map<std::string, std::string> features_;
+  std::string hash_algorithm_;  // what OPTS HASH last set (empty: the server's default)
   bool epsv_refused_ = false;
   bool eprt_refused_ = false;
   bool usable_ = true;

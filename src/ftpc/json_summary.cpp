@@ -39,6 +39,7 @@ std::string job_json(const Job& j) {
                     "\",\"status\":\"" + state + "\"," + nums;
   if (j.total_bytes()) out += ",\"size\":" + std::to_string(*j.total_bytes());
   if (!j.error.empty()) out += ",\"error\":\"" + json_escape(j.error) + "\"";
+  if (!j.verified_by.empty()) out += ",\"verified_by\":\"" + json_escape(j.verified_by) + "\"";
   out += "}";
   return out;
 }

@@ -141,6 +141,7 @@ std::string job_summary(const Job& j) {
   if (j.seconds > 0) s += " (" + format_rate(static_cast<double>(moved) / j.seconds) + ")";
   if (j.start_offset > 0 && !j.range) s += ", resumed at " + format_bytes(j.start_offset);
   if (j.attempts > 1) s += ", " + std::to_string(j.attempts) + " attempts";
+  if (!j.verified_by.empty()) s += ", verified by " + j.verified_by;
   return s;
 }
 

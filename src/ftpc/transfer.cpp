@@ -8,6 +8,7 @@
 #include <cstdio>
 
 #include "ftpc/ascii_files.hpp"
+#include "ftpc/verify.hpp"
 #include "muxio/thread_pool.hpp"
 
 namespace muxio::ftpc {
@@ -155,8 +156,17 @@ Task<std::error_code> TransferRunner::attempt(Job& job, ControlConnection& conn)
     if (job.direction == JobKind::get) co_return co_await get_text(job, conn);
     co_return co_await put_text(job, conn);
   }
-  if (job.direction == JobKind::get) co_return co_await get(job, conn);
-  co_return co_await put(job, conn);
+  std::error_code ec;
+  if (job.direction == JobKind::get) {
+    ec = co_await get(job, conn);
+  } else {
+    ec = co_await put(job, conn);
+  }
+  if (ec || !options_.verify || job.range) co_return ec;
+  auto checked = co_await verify_copy(conn, job.remote, job.local);
+  if (!checked) co_return checked.error();
+  job.verified_by = *checked;
+  co_return std::error_code{};
 }
 
 Task<std::error_code> TransferRunner::get(Job& job, ControlConnection& conn) {

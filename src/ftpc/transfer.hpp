@@ -43,7 +43,8 @@ struct Job {
   std::uint64_t start_offset = 0;  // where this run started (resume)
   int attempts = 0;
   std::string error;
-  double seconds = 0;  // time from start to end
+  std::string verified_by;  // --verify: "SHA-256", "SIZE", ...
+  double seconds = 0;       // time from start to end
 
   std::uint64_t done_bytes() const { return range ? position - range->first : position; }
   std::optional<std::uint64_t> total_bytes() const {
@@ -69,6 +70,8 @@ struct RunOptions {
   bool preserve_mtime = false;
   // TYPE A with local line ends converted (ascii_files.hpp): whole files only, no resume.
   bool ascii = false;
+  // After each whole-file binary transfer, check the copy (verify.hpp); segments are not.
+  bool verify = false;
 };
 
 class TransferRunner {

@@ -15,9 +15,9 @@
 #include <string>
 
 #include "ftp/command.hpp"
+#include "ftp/file_hash.hpp"
 #include "ftp/line_reader.hpp"
 #include "ftpd/data_channel.hpp"
-#include "ftpd/file_hash.hpp"
 #include "ftpd/server_context.hpp"
 #include "ftpd/vfs.hpp"
 #include "muxio/async_mutex.hpp"
@@ -146,7 +146,7 @@ class Session {
   // Digests of files: HASH and the legacy X* forms (session_hash.cpp).
   struct HashRequest {
     std::string path;  // as the client gave it (the 213 reply repeats it)
-    HashAlgorithm algorithm = HashAlgorithm::sha256;
+    ftp::HashAlgorithm algorithm = ftp::HashAlgorithm::sha256;
     std::uint64_t start = 0;
     std::optional<std::uint64_t> end;  // exclusive; the file's end when absent
     bool legacy = false;               // XSHA256/XSHA1/XMD5/XCRC: "250 <hex>"
@@ -156,9 +156,9 @@ class Session {
   Task<void> cmd_xsha1(const std::string& arg);
   Task<void> cmd_xmd5(const std::string& arg);
   Task<void> cmd_xcrc(const std::string& arg);
-  Task<void> legacy_hash(const std::string& arg, HashAlgorithm algorithm);
+  Task<void> legacy_hash(const std::string& arg, ftp::HashAlgorithm algorithm);
   Task<void> answer_hash(HashRequest request);
-  Task<Result<std::string>> hash_range(int fd, HashAlgorithm algorithm, std::uint64_t start,
+  Task<Result<std::string>> hash_range(int fd, ftp::HashAlgorithm algorithm, std::uint64_t start,
                                        std::uint64_t end);
   Task<void> opts_hash(std::string_view name);
 
@@ -229,9 +229,9 @@ class Session {
   std::uint64_t restart_offset_ = 0;
   bool epsv_all_ = false;
   std::optional<std::string> rename_from_;
-  unsigned mlst_facts_ = ftp::kAllMlstFacts;              // OPTS MLST
-  HashAlgorithm hash_algorithm_ = HashAlgorithm::sha256;  // OPTS HASH
-  std::uint64_t hashed_bytes_ = 0;                        // HASH's budget, per session
+  unsigned mlst_facts_ = ftp::kAllMlstFacts;                        // OPTS MLST
+  ftp::HashAlgorithm hash_algorithm_ = ftp::HashAlgorithm::sha256;  // OPTS HASH
+  std::uint64_t hashed_bytes_ = 0;                                  // HASH's budget, per session
 
   // FTPS state.
   std::string tls_session_context_;  // ties data connections' TLS sessions to this session

@@ -20,6 +20,9 @@
 
 namespace muxio::ftpd {
 
+using ftp::FileHasher;
+using ftp::HashAlgorithm;
+
 namespace {
 
 constexpr std::size_t kHashChunk = 1 << 20;
@@ -155,7 +158,7 @@ Task<Result<std::string>> Session::hash_range(int fd, HashAlgorithm algorithm, s
 // OPTS HASH: with no name, which algorithm HASH uses; with one, select it for this session.
 Task<void> Session::opts_hash(std::string_view name) {
   if (!name.empty()) {
-    auto chosen = parse_hash_algorithm(name);
+    auto chosen = ftp::parse_hash_algorithm(name);
     if (!chosen) {
       co_await reply(
           504, "Unknown algorithm; this server has " + hash_feature_list(hash_algorithm_) + ".");

@@ -142,6 +142,21 @@ TEST(SizeReply, Parses) {
   EXPECT_FALSE(parse_size_reply(""));
 }
 
+TEST(HashReply, Parses) {
+  auto r = parse_hash_reply("SHA-256 0-1234 BA7816bf8f01 my file name.bin");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->algorithm, "SHA-256");
+  EXPECT_EQ(r->start, 0u);
+  EXPECT_EQ(r->end, 1234u);
+  EXPECT_EQ(r->digest, "ba7816bf8f01");
+  EXPECT_TRUE(parse_hash_reply("CRC32 10-20 352441c2"));   // the path is optional
+  EXPECT_FALSE(parse_hash_reply("SHA-256 20-10 abcd f"));  // backwards
+  EXPECT_FALSE(parse_hash_reply("SHA-256 0-10 xyz f"));    // not hex
+  EXPECT_FALSE(parse_hash_reply("SHA-256 010 abcd f"));    // no range
+  EXPECT_FALSE(parse_hash_reply("SHA-256"));
+  EXPECT_FALSE(parse_hash_reply(""));
+}
+
 TEST(CommandLine, RefusesInjection) {
   EXPECT_EQ(command_line("RETR", "a b"), "RETR a b\r\n");
   EXPECT_EQ(command_line("PWD", ""), "PWD\r\n");

@@ -70,10 +70,11 @@ class PyFtpd:
 
     rate: bytes/s per data connection (ThrottledDTPHandler), 0 for unlimited.
     drop_after: close the control connection this many seconds into the first `drops` RETRs.
+    size_bias: added to every SIZE answer (a server whose copy differs, for --verify).
     """
 
     def __init__(self, root: Path, rate: int = 0, drop_after: float = 0.0, drops: int = 0,
-                 mlst: bool = True):
+                 mlst: bool = True, size_bias: int = 0):
         from pyftpdlib.authorizers import DummyAuthorizer
         from pyftpdlib.handlers import FTPHandler, ThrottledDTPHandler, DTPHandler
         from pyftpdlib.servers import FTPServer
@@ -95,6 +96,11 @@ class PyFtpd:
             use_sendfile = False
             banner = "pyftpdlib test server"
             passive_ports = None
+
+            def ftp_SIZE(self, path):
+                if not size_bias:
+                    return super().ftp_SIZE(path)
+                self.respond(f"213 {os.path.getsize(path) + size_bias}")
 
             def ftp_RETR(self, file):
                 if state["drops"] > 0:

@@ -3,6 +3,7 @@ segmented get, mirror both ways, active mode, netrc, and failures that leave the
 from __future__ import annotations
 
 import json
+import os
 import shutil
 
 import pytest
@@ -53,6 +54,24 @@ def test_ls_mkdir_mv_rm(server, tmp_path, home):
     missing = run_muxftp(["rm", server.url + "/nope"], home)
     assert missing.returncode == 1
     assert b"550" in missing.stderr
+
+
+def test_ls_rm_mkdir_take_several_urls(server, tmp_path, home):
+    url = server.url
+    assert run_muxftp(["mkdir", url + "/one", url + "/two", url + "/three"], home).returncode == 0
+    assert all((server.root / d).is_dir() for d in ["one", "two", "three"])
+    (server.root / "one" / "x.txt").write_bytes(b"x")
+    (server.root / "two" / "y.txt").write_bytes(b"y")
+    ls = run_muxftp(["ls", url + "/one", url + "/two"], home)
+    assert ls.returncode == 0, ls.stderr
+    out = ls.stdout.decode()
+    assert " x.txt" in out and " y.txt" in out, out
+    # A failure in the middle is reported, and the others are still done.
+    rm = run_muxftp(["rm", url + "/one/x.txt", url + "/missing", url + "/two/y.txt"], home)
+    assert rm.returncode == 1
+    assert b"missing" in rm.stderr and b"550" in rm.stderr
+    assert not (server.root / "one" / "x.txt").exists()
+    assert not (server.root / "two" / "y.txt").exists()
 
 
 def test_failed_file_does_not_stop_the_others(server, tmp_path, home):
@@ -150,3 +169,30 @@ def test_list_without_mlsd(make_pyftpd, tmp_path, home):
     assert r.returncode == 0, r.stderr.decode()
     sums["with space.bin"] = sha256(srv.root / "with space.bin")
     assert {p.name: sha256(p) for p in out.iterdir()} == sums
+
+
+def test_verify_uses_hash_where_the_server_has_it_else_size(server, tmp_path, home):
+    sums = make_files(server.root, 3, seed=11)
+    urls = [server.url + "/" + n for n in sorted(sums)]
+    out = tmp_path / "out"
+    r = run_muxftp(["--json", "--verify", "get", *urls, "-o", str(out)], home)
+    assert r.returncode == 0, r.stderr.decode()
+    files = json.loads(r.stdout)["files"]
+    expected = "SHA-256" if server.kind == "muxftpd" else "SIZE"  # pyftpdlib has no HASH
+    assert [f["verified_by"] for f in files] == [expected] * 3, files
+    up = tmp_path / "up.bin"
+    up.write_bytes(os.urandom(300_000))
+    r = run_muxftp(["--verify", "--progress=lines", "put", str(up), server.url + "/"], home)
+    assert r.returncode == 0, r.stderr.decode()
+    assert f"verified by {expected}".encode() in r.stderr, r.stderr
+
+
+def test_verify_reports_a_copy_that_differs(make_pyftpd, tmp_path, home):
+    srv = make_pyftpd(size_bias=1)  # its SIZE says one byte more than the file holds
+    up = tmp_path / "up.bin"
+    up.write_bytes(os.urandom(100_000))
+    r = run_muxftp(["--verify", "--progress=lines", "put", str(up), srv.url + "/"], home)
+    assert r.returncode == 1
+    assert b"differs" in r.stderr, r.stderr
+    plain = run_muxftp(["--progress=lines", "put", str(up), srv.url + "/"], home)
+    assert plain.returncode == 0, "without --verify the lie goes unnoticed"

@@ -1,4 +1,4 @@
-#include "ftpd/file_hash.hpp"
+#include "ftp/file_hash.hpp"
 
 #include <zlib.h>
 
@@ -8,7 +8,7 @@
 #include <cstdio>
 #include <stdexcept>
 
-namespace muxio::ftpd {
+namespace muxio::ftp {
 
 namespace {
 
@@ -117,4 +117,4 @@ std::string FileHasher::hex_digest() {
   return text;
 }
 
-}  // namespace muxio::ftpd
+}  // namespace muxio::ftp

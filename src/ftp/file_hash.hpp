@@ -1,6 +1,7 @@
 // The digests the HASH command offers (draft-bryan-ftpext-hash-02) and the legacy XSHA256,
 // XSHA1, XMD5 and XCRC commands: SHA-256 (the default), SHA-1 and MD5 by OpenSSL, CRC32 by zlib.
-// Pure computation over bytes; the session feeds it a file chunk by chunk on the offload pool.
+// Pure computation over bytes, shared by the server (HASH) and the client (--verify); its own
+// library (ftp_digest), so that the protocol layer and its fuzzers need no OpenSSL.
 #pragma once
 
 #include <openssl/evp.h>
@@ -12,7 +13,7 @@
 #include <string>
 #include <string_view>
 
-namespace muxio::ftpd {
+namespace muxio::ftp {
 
 enum class HashAlgorithm { sha256, sha1, md5, crc32 };
 
@@ -36,4 +37,4 @@ class FileHasher {
   std::uint32_t crc_ = 0;
 };
 
-}  // namespace muxio::ftpd
+}  // namespace muxio::ftp

@@ -1,12 +1,12 @@
 // The digests HASH answers with, checked against the published test vectors of "abc".
-#include "ftpd/file_hash.hpp"
+#include "ftp/file_hash.hpp"
 
 #include <gtest/gtest.h>
 
 #include <string>
 
-using muxio::ftpd::FileHasher;
-using muxio::ftpd::HashAlgorithm;
+using muxio::ftp::FileHasher;
+using muxio::ftp::HashAlgorithm;
 
 namespace {
 std::string digest_of(HashAlgorithm a, const std::string& text, std::size_t piece) {
@@ -31,9 +31,9 @@ TEST(FileHash, KnownVectorsInAnyPieces) {
 }
 
 TEST(FileHash, NamesAndTheFeatureList) {
-  EXPECT_EQ(muxio::ftpd::parse_hash_algorithm("sha-256"), HashAlgorithm::sha256);
-  EXPECT_EQ(muxio::ftpd::parse_hash_algorithm("CRC32"), HashAlgorithm::crc32);
-  EXPECT_FALSE(muxio::ftpd::parse_hash_algorithm("SHA256").has_value());
-  EXPECT_FALSE(muxio::ftpd::parse_hash_algorithm("").has_value());
-  EXPECT_EQ(muxio::ftpd::hash_feature_list(HashAlgorithm::md5), "SHA-256;SHA-1;MD5*;CRC32");
+  EXPECT_EQ(muxio::ftp::parse_hash_algorithm("sha-256"), HashAlgorithm::sha256);
+  EXPECT_EQ(muxio::ftp::parse_hash_algorithm("CRC32"), HashAlgorithm::crc32);
+  EXPECT_FALSE(muxio::ftp::parse_hash_algorithm("SHA256").has_value());
+  EXPECT_FALSE(muxio::ftp::parse_hash_algorithm("").has_value());
+  EXPECT_EQ(muxio::ftp::hash_feature_list(HashAlgorithm::md5), "SHA-256;SHA-1;MD5*;CRC32");
 }
