@@ -13,7 +13,7 @@ packages=(
   libedit-dev # muxftp's shell: line editing and history (BSD licence)
   liburing-dev
   libuv1-dev libevent-dev
-  python3 python3-pytest curl lftp rclone
+  python3 python3-pytest curl lftp rclone haproxy
   strace # test_faults: which descriptors an upload fsyncs
   gnuplot-nox # the IO-models report's plots (bench/iomodels)
   # benchmark anchors (bench/ftp.sh); pure-ftpd conflicts with vsftpd in Debian, so bench/ftp.sh
