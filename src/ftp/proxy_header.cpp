@@ -152,18 +152,17 @@ ProxyParse parse_v2(std::string_view bytes) {
   switch (p[13]) {
     case 0x00:  // UNSPEC
       return complete(h);
-    case 0x11:  // TCP over IPv4
-      if (len < 12) return invalid("v2: IPv4 address block too short");
+    case 0x11:    // TCP over IPv4
+    case 0x21: {  // TCP over IPv6
+      const bool v6 = p[13] == 0x21;
+      const std::size_t n = v6 ? 16 : 4;  // bytes of one address
+      if (len < 2 * n + 4) return invalid("v2: address block too short for its family");
+      const auto make = v6 ? make_v6 : make_v4;
       h.has_addresses = true;
-      h.source = make_v4(a, be16(a + 8));
-      h.destination = make_v4(a + 4, be16(a + 10));
+      h.source = make(a, be16(a + 2 * n));
+      h.destination = make(a + n, be16(a + 2 * n + 2));
       return complete(h);
-    case 0x21:  // TCP over IPv6
-      if (len < 36) return invalid("v2: IPv6 address block too short");
-      h.has_addresses = true;
-      h.source = make_v6(a, be16(a + 32));
-      h.destination = make_v6(a + 16, be16(a + 34));
-      return complete(h);
+    }
     case 0x31:  // UNIX stream: no address to use
       if (len < 216) return invalid("v2: UNIX address block too short");
       return complete(h);

@@ -47,6 +47,46 @@ class ProxiedControl(RawControl):
                 self.sock.sendall(piece)
 
 
+def free_port_range(n: int, hosts: tuple[str, ...] = (HOST,)) -> int:
+    """The first of n consecutive ports free on every one of `hosts` now (best effort)."""
+    import pytest
+    for _ in range(50):
+        s = socket.socket()
+        s.bind((HOST, 0))
+        base = s.getsockname()[1]
+        s.close()
+        if base + n + 200 >= 65535:
+            continue
+        ok = True
+        for p in range(base, base + n):
+            for host in hosts:
+                t = socket.socket()
+                try:
+                    t.bind((host, p))
+                except OSError:
+                    ok = False
+                finally:
+                    t.close()
+        if ok:
+            return base
+    pytest.skip("no free port range")
+
+
+def finish_listing(c: RawControl, data: socket.socket) -> None:
+    """After a listing command: 150, everything on `data` until the server closes it, 226."""
+    assert c.reply()[0] == 150
+    data.settimeout(5)
+    while data.recv(65536):
+        pass
+    data.close()
+    assert c.reply()[0] == 226
+
+
+def list_over(c: RawControl, data: socket.socket, command: bytes = b"NLST") -> None:
+    c.send(command + b"\r\n")
+    finish_listing(c, data)
+
+
 def write_config(path: Path, text: str) -> Path:
     path.write_text(text)
     return path

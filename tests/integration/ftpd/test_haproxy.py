@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from ftpd_support import HOST, PASSWORD, USER, pseudo_random_bytes, wait_until
-from proxy_support import write_config
+from proxy_support import free_port_range, write_config
 
 HAPROXY = shutil.which("haproxy") or ("/usr/sbin/haproxy" if os.access("/usr/sbin/haproxy",
                                                                         os.X_OK) else None)
@@ -69,26 +69,6 @@ def free_port(host: str) -> int:
     return port
 
 
-def free_range(n: int) -> int:
-    for _ in range(50):
-        base = free_port(HOST)
-        if base + n >= 65000:
-            continue
-        ok = True
-        for p in range(base, base + n):
-            for host in (HOST, BALANCER):
-                t = socket.socket()
-                try:
-                    t.bind((host, p))
-                except OSError:
-                    ok = False
-                finally:
-                    t.close()
-        if ok:
-            return base
-    pytest.skip("no free port range")
-
-
 def certificate(directory: Path) -> tuple[Path, Path]:
     cert, key = directory / "cert.pem", directory / "key.pem"
     subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
@@ -114,7 +94,7 @@ def balanced(request, make_server, tmp_path):
 
     def start(extra_toml: str = "") -> Setup:
         cert, key = certificate(tmp_path)
-        low = free_range(20)
+        low = free_port_range(20, (HOST, BALANCER))
         config = write_config(tmp_path / "muxftpd.toml",
                               'proxy_protocol = "required"\n'
                               f'proxy_trusted_networks = ["{HOST}/32"]\n'

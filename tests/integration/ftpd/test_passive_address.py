@@ -11,31 +11,10 @@ import subprocess
 
 import pytest
 
-from ftpd_support import HOST, MUXFTPD, PASSWORD, USER, RawControl, connect_data, parse_227, parse_229, wait_until
-from proxy_support import start_fails, write_config
-
-
-def free_port_range(n: int) -> int:
-    """The first of n consecutive ports that are free now (best effort)."""
-    for _ in range(50):
-        s = socket.socket()
-        s.bind((HOST, 0))
-        base = s.getsockname()[1]
-        s.close()
-        if base + n + 200 >= 65535:
-            continue
-        ok = True
-        for p in range(base, base + n):
-            t = socket.socket()
-            try:
-                t.bind((HOST, p))
-            except OSError:
-                ok = False
-            finally:
-                t.close()
-        if ok:
-            return base
-    pytest.skip("no free port range")
+from ftpd_support import (MUXFTPD, PASSWORD, USER, RawControl, connect_data, parse_227,
+                          parse_229, wait_until)
+from proxy_support import (finish_listing, free_port_range, list_over, start_fails,
+                           write_config)
 
 
 def configured(make_server, tmp_path, text: str, **options):
@@ -52,16 +31,6 @@ def pasv(c: RawControl) -> tuple[str, int]:
     code, text = c.cmd("PASV")
     assert code == 227, text
     return parse_227(text)
-
-
-def list_over(c: RawControl, data: socket.socket) -> None:
-    c.send(b"NLST\r\n")
-    assert c.reply()[0] == 150
-    data.settimeout(5)
-    while data.recv(65536):
-        pass
-    data.close()
-    assert c.reply()[0] == 226
 
 
 def test_passive_address_and_overrides(make_server, tmp_path):
@@ -137,13 +106,7 @@ def test_passive_trusted_networks(make_server, tmp_path):
         stranger.settimeout(5)
         assert stranger.recv(10) == b""
         stranger.close()
-        data = connect_data(port)
-        assert c.reply()[0] == 150
-        data.settimeout(5)
-        while data.recv(65536):
-            pass
-        data.close()
-        assert c.reply()[0] == 226
+        finish_listing(c, connect_data(port))
     # A balancer that rewrites the source address is trusted by name.
     srv2 = configured(make_server, tmp_path, 'passive_trusted_networks = ["127.0.0.3/32"]\n')
     with RawControl(srv2.port, srv2.transcript) as c:

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from ftpd_support import HOST, connect_data, parse_227
-from proxy_support import ProxiedControl, start_fails, v1, v2, v2_local, write_config
+from ftpd_support import HOST, connect_data, parse_227, wait_until
+from proxy_support import ProxiedControl, list_over, start_fails, v1, v2, v2_local, write_config
 
 TRUSTED = "127.0.0.1/32"
 
@@ -35,8 +35,10 @@ def client_of(c: ProxiedControl) -> str:
 
 
 @pytest.mark.parametrize("version", [1, 2])
-def test_header_names_the_client(proxied, version):
-    srv = proxied()
+def test_header_names_the_client(proxied, tmp_path, version):
+    xferlog = tmp_path / "xferlog"
+    srv = proxied(extra=["--xferlog", str(xferlog)])
+    (srv.root / "f.txt").write_bytes(b"hello")
     make = v1 if version == 1 else v2
     with ProxiedControl(srv.port, srv.transcript, make("127.0.0.2", HOST, 40000, srv.port)) as c:
         assert c.reply()[0] == 220
@@ -48,21 +50,24 @@ def test_header_names_the_client(proxied, version):
         assert code == 227, text
         _, port = parse_227(text)
         stranger = connect_data(port)
-        data = connect_data(port, source="127.0.0.2")
-        c.send(b"LIST\r\n")
-        assert c.reply()[0] == 150
-        data.settimeout(5)
-        while data.recv(65536):
-            pass
-        data.close()
-        assert c.reply()[0] == 226
+        list_over(c, connect_data(port, source="127.0.0.2"), b"LIST")
         stranger.settimeout(5)
         assert stranger.recv(10) == b""  # closed by the server
         stranger.close()
+        code, text = c.cmd("PASV")
+        data = connect_data(parse_227(text)[1], source="127.0.0.2")
+        c.send(b"RETR f.txt\r\n")
+        assert c.reply()[0] == 150
+        assert data.recv(100) == b"hello"
+        data.close()
+        assert c.reply()[0] == 226
         # PORT/EPRT must name the client's address, not the balancer's.
         assert c.cmd("PORT 127,0,0,1,200,10")[0] != 200
         assert c.cmd("PORT 127,0,0,2,200,10")[0] == 200
     assert "refused passive data connection from 127.0.0.1" in srv.stderr_text()
+    assert "127.0.0.2" in srv.stderr_text()  # the session log names the client
+    assert wait_until(lambda: xferlog.exists() and "f.txt" in xferlog.read_text())
+    assert " 127.0.0.2 " in xferlog.read_text()
 
 
 def test_v2_with_tlvs_and_local(proxied):
