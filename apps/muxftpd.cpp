@@ -249,6 +249,14 @@ int main(int argc, char** argv) {
     std::cerr << "muxftpd: --passive-ports must be LOW-HIGH\n";
     return 2;
   }
+  std::vector<std::string> all_listeners = cfg.listen;
+  all_listeners.insert(all_listeners.end(), cfg.implicit_tls_listen.begin(),
+                       cfg.implicit_tls_listen.end());
+  if (!validate_network(cfg.network, all_listeners, cfg.passive_low, cfg.passive_high, &error) ||
+      !resolve_passive_addresses(cfg.network, &error)) {
+    std::cerr << "muxftpd: " << error << "\n";
+    return 2;
+  }
   std::signal(SIGPIPE, SIG_IGN);
 
   ServerContext ctx;

@@ -13,7 +13,7 @@ packages=(
   libedit-dev # muxftp's shell: line editing and history (BSD licence)
   liburing-dev
   libuv1-dev libevent-dev
-  python3 python3-pytest curl lftp rclone
+  python3 python3-pytest curl lftp rclone haproxy
   tnftp ncftp aria2 wget # more FTP clients for the interop tests (test_more_clients.py)
   strace # test_faults: which descriptors an upload fsyncs
   gnuplot-nox # the IO-models report's plots (bench/iomodels)

@@ -1,5 +1,7 @@
 #include "ftpd/config.hpp"
 
+#include "ftpd/network_toml.hpp"
+
 #include <toml++/toml.h>
 #include <charconv>
 
@@ -81,6 +83,12 @@ void apply_reloadable(const ServerConfig& from, ServerConfig& to) {
   to.max_command_line = from.max_command_line;
   to.fsync_uploads = from.fsync_uploads;
   to.log_level = from.log_level;
+  // Passive addressing (not the PROXY protocol keys, which belong to the listeners).
+  to.network.passive_address = from.network.passive_address;
+  to.network.passive_ip = from.network.passive_ip;
+  to.network.passive_overrides = from.network.passive_overrides;
+  to.network.passive_port_offset = from.network.passive_port_offset;
+  to.network.passive_trusted_networks = from.network.passive_trusted_networks;
 }
 
 std::error_code load_config_file(const std::string& path, ServerConfig& cfg, std::string* error) {
@@ -116,6 +124,10 @@ std::error_code load_config_file(const std::string& path, ServerConfig& cfg, std
       *error = path + ": passive_ports must be LOW-HIGH, e.g. \"50000-50100\"";
       return errno_code(EINVAL);
     }
+  }
+  if (!read_network_keys(t, cfg.network, error)) {
+    *error = path + ": " + *error;
+    return errno_code(EINVAL);
   }
   read(t, "io", cfg.io);
   if (auto v = t["threads"].value<std::int64_t>()) cfg.threads = static_cast<unsigned>(*v);

@@ -9,6 +9,7 @@
 
 #include "ftpd/access_guard.hpp"
 #include "ftpd/bandwidth.hpp"
+#include "ftpd/network_config.hpp"
 #include "ftpd/quota.hpp"
 #include "ftpd/user_db.hpp"
 #include "muxio/result.hpp"
@@ -27,6 +28,8 @@ struct ServerConfig {
 
   std::uint16_t passive_low = 0;  // 0: any port the kernel picks
   std::uint16_t passive_high = 0;
+  // Passive addressing behind NAT/balancers and the PROXY protocol (network_config.hpp).
+  NetworkSettings network;
 
   std::string io = "best";
   unsigned threads = 0;  // 0: one loop per core
@@ -80,8 +83,8 @@ struct ServerConfig {
 std::error_code load_config_file(const std::string& path, ServerConfig& cfg, std::string* error);
 
 // SIGHUP: copies the keys that may change while the server runs (banner, timeouts, shutdown
-// grace, command-line limit, fsync_uploads, log level) from `from` into `to`. Sessions started
-// before keep the values they started with.
+// grace, command-line limit, fsync_uploads, log level, passive addressing) from `from` into `to`.
+// Sessions started before keep the values they started with.
 void apply_reloadable(const ServerConfig& from, ServerConfig& to);
 
 // "off", "optional", "required".

@@ -65,7 +65,10 @@ Task<Result<TcpStream>> DataChannel::accept_from_peer(TcpListener& listener) {
   for (;;) {
     auto a = co_await listener.accept();
     if (!a) co_return a.error();
-    if (same_host(a->peer)) co_return std::move(a->stream);
+    // The client itself, or a balancer trusted to rewrite its source address.
+    if (same_host(a->peer) || any_contains(config_.network.passive_trusted_networks, a->peer)) {
+      co_return std::move(a->stream);
+    }
     log_("refused passive data connection from " + a->peer.to_string() +
          " (control connection is from " + peer_.ip() + ")");
   }

@@ -3,8 +3,8 @@
 //
 // Safety rules: an active target must be the control connection's own address and a port
 // >= 1024 (no FTP bounce); a passive connection is accepted only from the control connection's
-// address (others are closed and logged); both wait at most the data timeout. Owned by its
-// session; loop thread only.
+// address, or from passive_trusted_networks (others are closed and logged); both wait at most
+// the data timeout. Owned by its session; loop thread only.
 #pragma once
 
 #include <functional>

@@ -1,5 +1,7 @@
 #include "ftpd/reload.hpp"
 
+#include "muxio/thread_pool.hpp"
+
 namespace muxio::ftpd {
 
 namespace {
@@ -15,6 +17,27 @@ void reload_users(ServerContext& ctx) {
   ctx.set_users(std::move(*users));
 }
 
+// The settings just read become the new sessions' settings once their names are resolved.
+void apply_settings(ServerContext& ctx, const ServerConfig& fresh) {
+  ServerConfig next = *ctx.settings();
+  apply_reloadable(fresh, next);
+  ctx.log->set_level(spdlog::level::from_str(next.log_level));
+  ctx.set_settings(std::move(next));
+  ctx.log->info("reload: settings for new sessions");
+}
+
+// passive_address may be a name: resolved on the offload pool, not on the loop.
+Task<void> resolve_then_apply(ServerContext& ctx, ServerConfig fresh) {
+  std::string error;
+  const bool resolved = co_await offload(
+      [&fresh, &error] { return resolve_passive_addresses(fresh.network, &error); });
+  if (!resolved) {
+    ctx.log->error("reload: {}; keeping the passive addresses resolved before", error);
+    fresh.network = ctx.settings()->network;
+  }
+  apply_settings(ctx, fresh);
+}
+
 void reload_settings(ServerContext& ctx, const SettingsLoader& load_settings) {
   ServerConfig fresh;  // a key removed from the file goes back to its default
   std::string error;
@@ -22,11 +45,23 @@ void reload_settings(ServerContext& ctx, const SettingsLoader& load_settings) {
     ctx.log->error("reload: {}; keeping the settings loaded before", error);
     return;
   }
-  ServerConfig next = *ctx.settings();
-  apply_reloadable(fresh, next);
-  ctx.log->set_level(spdlog::level::from_str(next.log_level));
-  ctx.set_settings(std::move(next));
-  ctx.log->info("reload: settings for new sessions");
+  std::vector<std::string> listeners = ctx.config.listen;
+  listeners.insert(listeners.end(), ctx.config.implicit_tls_listen.begin(),
+                   ctx.config.implicit_tls_listen.end());
+  if (!validate_network(fresh.network, listeners, ctx.config.passive_low, ctx.config.passive_high,
+                        &error)) {
+    ctx.log->error("reload: {}; keeping the settings loaded before", error);
+    return;
+  }
+  if (EventLoop* loop = EventLoop::current()) {
+    loop->spawn(resolve_then_apply(ctx, std::move(fresh)));
+  } else {
+    if (!resolve_passive_addresses(fresh.network, &error)) {
+      ctx.log->error("reload: {}; keeping the passive addresses resolved before", error);
+      fresh.network = ctx.settings()->network;
+    }
+    apply_settings(ctx, fresh);
+  }
 }
 
 }  // namespace

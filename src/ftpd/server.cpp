@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "ftp/reply.hpp"
+#include "ftpd/proxy_accept.hpp"
 #include "ftpd/session.hpp"
 #include "muxio/time.hpp"
 
@@ -29,6 +30,30 @@ void refuse(ServerContext& ctx, TcpStream& stream, const SocketAddress& peer, Re
   ctx.log->info("{} refused: {}", peer.to_string(), AccessGuard::describe(why));
   std::string wire = ftp::format_reply(421, AccessGuard::describe(why));
   (void)::send(stream.fd(), wire.data(), wire.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+// A connection to a PROXY protocol listener: the header names the client, and only then are the
+// per-address limits and bans checked, against the client's address.
+Task<void> run_proxied_session(EventLoop& loop, ServerContext& ctx, TcpStream stream,
+                               SocketAddress peer, ProxyMode mode, bool implicit_tls) {
+  ProxyOutcome proxy = co_await read_proxy_header(stream, peer, mode, ctx.config.network);
+  if (!proxy.accepted) {
+    ctx.log->warn("{} closed: {}", peer.to_string(), proxy.error);
+    co_return;
+  }
+  if (proxy.version != 0) {
+    ctx.log->debug("{} via PROXY v{} from {}", proxy.client.to_string(), proxy.version,
+                   peer.to_string());
+  }
+  auto admission = ctx.access.admit_connection(proxy.client.ip());
+  if (admission.refusal != Refusal::none) {
+    refuse(ctx, stream, proxy.client, admission.refusal);
+    co_return;
+  }
+  Session session(loop, ctx, std::move(stream), proxy.client);
+  if (proxy.destination) session.set_proxy_destination(*proxy.destination);
+  if (implicit_tls) session.start_with_tls();
+  co_await session.run();
 }
 
 }  // namespace
@@ -81,6 +106,7 @@ std::error_code Server::listen_on(const std::string& text, bool implicit_tls, st
       return ec;
     }
   }
+  const ProxyMode proxy = proxy_mode_for(ctx_.config.network, text);
   // Port 0 means "any": the first loop picks it, the others join that port.
   for (auto& loop : loops_) {
     auto l = TcpListener::bind(*loop, *addr, {.reuse_port = loops_.size() > 1});
@@ -94,7 +120,7 @@ std::error_code Server::listen_on(const std::string& text, bool implicit_tls, st
     listeners_.push_back(std::make_unique<TcpListener>(std::move(*l)));
     TcpListener* listener = listeners_.back().get();
     acceptors_.push_back(
-        {loop.get(), listener, loop->spawn(accept_loop(*loop, *listener, implicit_tls))});
+        {loop.get(), listener, loop->spawn(accept_loop(*loop, *listener, implicit_tls, proxy))});
   }
   (implicit_tls ? implicit_bound_ : bound_).push_back(*addr);
   return {};
@@ -104,7 +130,8 @@ std::string Server::backend_name() const {
   return loops_.empty() ? "" : std::string(loops_[0]->selector().name());
 }
 
-Task<void> Server::accept_loop(EventLoop& loop, TcpListener& listener, bool implicit_tls) {
+Task<void> Server::accept_loop(EventLoop& loop, TcpListener& listener, bool implicit_tls,
+                               ProxyMode proxy) {
   // Out of descriptors, accept fails every back-off period: the first failure is logged, the
   // repeats only counted, and the count is logged when accepting works again.
   std::uint64_t repeated_failures = 0;
@@ -121,6 +148,12 @@ Task<void> Server::accept_loop(EventLoop& loop, TcpListener& listener, bool impl
       ctx_.log->warn("accept works again after {} failures", repeated_failures);
     }
     repeated_failures = 0;
+    if (proxy != ProxyMode::off) {
+      (void)accepted->stream.set_nodelay(true);
+      loop.spawn(run_proxied_session(loop, ctx_, std::move(accepted->stream), accepted->peer, proxy,
+                                     implicit_tls));
+      continue;
+    }
     auto admission = ctx_.access.admit_connection(accepted->peer.ip());
     if (admission.refusal != Refusal::none) {
       refuse(ctx_, accepted->stream, accepted->peer, admission.refusal);

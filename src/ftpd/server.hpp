@@ -39,7 +39,8 @@ class Server {
 
  private:
   std::error_code listen_on(const std::string& text, bool implicit_tls, std::string* error);
-  Task<void> accept_loop(EventLoop& loop, TcpListener& listener, bool implicit_tls);
+  Task<void> accept_loop(EventLoop& loop, TcpListener& listener, bool implicit_tls,
+                         ProxyMode proxy);
   void run_loop(EventLoop& loop);
   void stop_accepting(EventLoop& loop);
   void drain(EventLoop& loop);

@@ -35,6 +35,9 @@ class Session {
   // For a connection to an implicit-TLS listener: TLS starts before the greeting, and data
   // connections are protected from the start. Call before run().
   void start_with_tls() { implicit_tls_ = true; }
+  // For a connection through a PROXY protocol balancer: the address the client connected to,
+  // which PASV advertises when no passive_address is configured. Call before run().
+  void set_proxy_destination(const SocketAddress& a) { proxy_destination_ = a; }
   // The server is shutting down (ServerContext::shutting_down is set): a session idle between
   // commands ends now with 421; one with a transfer running lets it finish first (the server
   // cancels it when the grace period ends). Loop thread only.
@@ -205,6 +208,7 @@ class Session {
   TcpStream control_tcp_;
   std::unique_ptr<TlsStream> control_tls_;  // after AUTH TLS, over control_tcp_'s connection
   SocketAddress peer_;
+  std::optional<SocketAddress> proxy_destination_;
   std::uint64_t id_;
   ftp::LineReader reader_;
   AsyncMutex reply_mutex_;

@@ -271,9 +271,15 @@ Task<void> Session::cmd_pasv(const std::string&) {
     co_await reply(501, "PASV not allowed after EPSV ALL.");
     co_return;
   }
+  // What the client is told (passive_address, overrides, PROXY destination, network_config.hpp).
+  // An IPv6 client cannot be told an address in PASV form (RFC 2428: EPSV).
   auto local = control_socket().local_address();
-  if (!local || !ftp::has_ipv4_form(*local)) {
-    co_await reply(501, "PASV cannot express an IPv6 address; use EPSV.");
+  std::optional<SocketAddress> advertised;
+  if (local && ftp::has_ipv4_form(peer_)) {
+    advertised = passive_ip_for(settings_->network, peer_, *local, proxy_destination_);
+  }
+  if (!advertised) {
+    co_await reply(522, "Network protocol not supported, use EPSV.");
     co_return;
   }
   auto addr = data_.listen_passive();
@@ -281,7 +287,8 @@ Task<void> Session::cmd_pasv(const std::string&) {
     co_await reply(425, "Cannot open passive connection.");
     co_return;
   }
-  co_await reply(227, ftp::format_pasv_reply_text(*addr));
+  advertised->set_port(advertised_passive_port(settings_->network, addr->port()));
+  co_await reply(227, ftp::format_pasv_reply_text(*advertised));
 }
 
 Task<void> Session::cmd_epsv(const std::string& arg) {
@@ -302,7 +309,8 @@ Task<void> Session::cmd_epsv(const std::string& arg) {
     co_await reply(425, "Cannot open passive connection.");
     co_return;
   }
-  co_await reply(229, ftp::format_epsv_reply_text(addr->port()));
+  co_await reply(
+      229, ftp::format_epsv_reply_text(advertised_passive_port(settings_->network, addr->port())));
 }
 
 Task<void> Session::cmd_port(const std::string& arg) {
