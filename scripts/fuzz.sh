@@ -15,7 +15,7 @@ BUILD_DIR=${BUILD_DIR:-build-fuzz}
 JOBS=${JOBS:-$(nproc)}
 export CC=${CC:-clang} CXX=${CXX:-clang++}
 targets=("$@")
-[[ ${#targets[@]} -eq 0 ]] && targets=(command vpath host_port listing reply ascii)
+[[ ${#targets[@]} -eq 0 ]] && targets=(command vpath host_port listing reply ascii proxy_header)
 
 if ! command -v "$CXX" >/dev/null; then
   echo "fuzz.sh: $CXX not found (scripts/deps.sh installs clang)" >&2
