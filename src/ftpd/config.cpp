@@ -119,7 +119,9 @@ std::error_code load_config_file(const std::string& path, ServerConfig& cfg, std
     }
     cfg.anonymous_permissions = *p;
   }
-  if (auto s = t["passive_ports"].value<std::string>()) {
+  auto passive_ports = t["passive_ports"].value<std::string>();
+  if (passive_ports && !passive_ports->empty()) {  // "": the kernel picks, as documented
+    const std::string* s = &*passive_ports;
     if (!parse_port_range(*s, cfg.passive_low, cfg.passive_high)) {
       *error = path + ": passive_ports must be LOW-HIGH, e.g. \"50000-50100\"";
       return errno_code(EINVAL);

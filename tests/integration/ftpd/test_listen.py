@@ -4,6 +4,7 @@ sharing the port (and half of the connections) with the first."""
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -54,3 +55,12 @@ def test_the_loops_of_one_server_share_its_port(make_server, io):
     finally:
         for c in clients:
             c.close()
+
+
+def test_the_example_config_loads_and_serves(make_server):
+    """docs/muxftpd.example.toml is what operators copy: as shipped, it must start a server."""
+    example = Path(__file__).resolve().parents[3] / "docs" / "muxftpd.example.toml"
+    srv = make_server(extra=["--config", str(example)])
+    ftp = srv.ftp()
+    assert ftp.sendcmd("NOOP").startswith("200")
+    ftp.quit()
