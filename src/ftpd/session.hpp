@@ -206,7 +206,8 @@ class Session {
   std::optional<std::string> rename_from_;
 
   // FTPS state.
-  std::string tls_session_context_;  // ties data connections' TLS sessions to this session
+  std::string tls_session_context_;        // ties data connections' TLS sessions to this session
+  std::shared_ptr<const TlsContext> tls_;  // taken at connect: a reloaded certificate is for later
   bool pbsz_set_ = false;
   bool protect_data_ = false;  // PROT P
   bool implicit_tls_ = false;
@@ -238,6 +239,8 @@ class Session {
   std::uint64_t transfer_bytes_ = 0;
   std::string transfer_what_;
   bool quitting_ = false;
+  // How the session ended, for the metrics; unset (count): by QUIT, shutdown or a close.
+  Metrics::Ended end_outcome_ = Metrics::Ended::count;
 
   // Access limits (session_commands.cpp): the login deadline, the user's place, the 421s.
   Task<void> refuse_and_close(Refusal why);

@@ -144,6 +144,8 @@ void Session::record_transfer(const std::string& path, std::uint64_t bytes, bool
   r.user = user_name_;
   r.complete = complete;
   server_.xferlog.write(r);
+  server_.metrics.transfer(upload ? Metrics::Direction::upload : Metrics::Direction::download,
+                           complete, bytes, r.seconds);
   log(std::string(upload ? "upload " : "download ") + path + ": " + std::to_string(bytes) +
       " bytes" + (complete ? "" : " (incomplete)"));
 }
