@@ -11,6 +11,7 @@
 #include <iostream>
 
 #include "ftpd/config.hpp"
+#include "ftpd/json_log.hpp"
 #include "ftpd/password.hpp"
 #include "ftpd/reload.hpp"
 #include "ftpd/server.hpp"
@@ -272,6 +273,7 @@ int main(int argc, char** argv) {
   ctx.access.set_limits(cfg.limits);
   ctx.log = spdlog::stderr_color_mt("muxftpd");
   ctx.log->set_level(spdlog::level::from_str(cfg.log_level));
+  if (cfg.log_format == "json") use_json_log_format(*ctx.log);
   for (const auto& f : user_flags) {
     auto u = UserDb::parse_user_flag(f);
     if (!u) {

@@ -66,13 +66,19 @@ void Session::shut_down() {
 }
 
 void Session::log(const std::string& message) const {
+  if (json_logs()) {
+    SessionEvent e("session");
+    e.message = message;
+    log_event(e, message);
+    return;
+  }
   server_.log->info("[{}] {} {}: {}", id_, peer_.to_string(), user_name_.empty() ? "-" : user_name_,
                     message);
 }
 
 Task<void> Session::run() {
   run_context_ = co_await current_context();
-  log("connected");
+  log_event(SessionEvent("connect"), "connected");
   if (implicit_tls_) {
     bool secured = co_await start_control_tls();
     if (!secured) co_return;
@@ -96,7 +102,10 @@ Task<void> Session::run() {
   if ((ctx->cancel_requested || server_.shutting_down) && !quitting_) {
     co_await shielded(reply(421, "Server shutting down; closing control connection."));
   }
-  log("disconnected");
+  SessionEvent ended("disconnect");
+  ended.duration = std::chrono::duration<double>(Clock::now() - connected_at_).count();
+  ended.result = quitting_ ? "quit" : "closed";
+  log_event(ended, "disconnected");
 }
 
 Task<std::optional<std::string>> Session::read_command_line() {
@@ -156,6 +165,14 @@ Task<void> Session::reply_lines(int code, std::string_view first,
 Task<void> Session::send_reply(std::string wire) {
   if (wire.size() >= 3 && (wire[0] == '4' || wire[0] == '5')) {
     server_.metrics.reply_code(wire[0] == '4' ? 400 : 500);
+    if (json_logs()) {
+      std::string_view text(wire);
+      text = text.substr(0, text.find('\r'));
+      SessionEvent e("error");
+      e.code = (wire[0] - '0') * 100 + (wire[1] - '0') * 10 + (wire[2] - '0');
+      if (text.size() > 4) e.message = text.substr(4);
+      log_event(e, "");
+    }
   }
   auto guard = co_await reply_mutex_.lock();
   if (!guard || control_cut_) co_return;

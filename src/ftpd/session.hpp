@@ -17,6 +17,7 @@
 #include "ftp/command.hpp"
 #include "ftp/line_reader.hpp"
 #include "ftpd/data_channel.hpp"
+#include "ftpd/json_log.hpp"
 #include "ftpd/server_context.hpp"
 #include "ftpd/vfs.hpp"
 #include "muxio/async_mutex.hpp"
@@ -77,6 +78,11 @@ class Session {
   void cut_control(const char* why);
   Task<void> dispatch(const std::string& line);
   void log(const std::string& message) const;
+  // A session event: a JSON object under log_format = "json" (json_log.hpp), else `text` as
+  // log() writes it (session_events.cpp).
+  void log_event(SessionEvent e, const std::string& text) const;
+  bool json_logs() const { return server_.config.log_format == "json"; }
+  TimePoint connected_at_ = Clock::now();
 
   // Paths: the argument resolved against the current directory; replies 553 itself on failure.
   Task<std::optional<std::string>> resolve(const std::string& arg);

@@ -68,7 +68,10 @@ Task<void> Session::cmd_pass(const std::string& arg) {
     }
   }
   if (!ok) {
-    log("login failed for " + name);
+    SessionEvent e("login");
+    e.user = name;
+    e.result = "failed";
+    log_event(e, "login failed for " + name);
     // Slows guessing down: the more failures from this address (or on this connection, when the
     // address is not tracked), the longer the wait. The loop serves others meanwhile.
     unsigned failures = server_.access.record_login_failure(peer_.ip());
@@ -114,7 +117,9 @@ Task<void> Session::cmd_pass(const std::string& arg) {
   logged_in_ = true;
   server_.metrics.login(Metrics::Login::ok);
   cwd_ = "/";
-  log(std::string("logged in") + (user->anonymous ? " (anonymous)" : ""));
+  SessionEvent e("login");
+  e.result = user->anonymous ? "ok (anonymous)" : "ok";
+  log_event(e, std::string("logged in") + (user->anonymous ? " (anonymous)" : ""));
   co_await reply(230, "Login successful.");
 }
 

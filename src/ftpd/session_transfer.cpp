@@ -146,8 +146,14 @@ void Session::record_transfer(const std::string& path, std::uint64_t bytes, bool
   server_.xferlog.write(r);
   server_.metrics.transfer(upload ? Metrics::Direction::upload : Metrics::Direction::download,
                            complete, bytes, r.seconds);
-  log(std::string(upload ? "upload " : "download ") + path + ": " + std::to_string(bytes) +
-      " bytes" + (complete ? "" : " (incomplete)"));
+  SessionEvent e("transfer");
+  e.path = path;
+  e.bytes = bytes;
+  e.duration = r.seconds;
+  e.result = complete ? "complete" : "incomplete";
+  e.direction = upload ? "upload" : "download";
+  log_event(e, std::string(upload ? "upload " : "download ") + path + ": " + std::to_string(bytes) +
+                   " bytes" + (complete ? "" : " (incomplete)"));
 }
 
 Task<void> Session::cmd_retr(const std::string& arg) {
