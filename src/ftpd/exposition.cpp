@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 
 namespace muxio::ftpd {
 
@@ -14,7 +15,11 @@ std::string Exposition::format_value(double v) {
   if (v == std::floor(v) && std::fabs(v) < 9.007199254740992e15) {
     std::snprintf(buf, sizeof buf, "%lld", static_cast<long long>(v));
   } else {
-    std::snprintf(buf, sizeof buf, "%.17g", v);
+    // The shortest of these that reads back as the same double: 0.025, not 0.025000000000000001.
+    for (int digits = 15; digits <= 17; ++digits) {
+      std::snprintf(buf, sizeof buf, "%.*g", digits, v);
+      if (std::strtod(buf, nullptr) == v) break;
+    }
   }
   return buf;
 }
