@@ -24,14 +24,16 @@ std::string Exposition::format_value(double v) {
   return buf;
 }
 
-std::string Exposition::escape_label_value(std::string_view s) {
+namespace {
+
+// Backslashes and newlines always; double quotes in label values.
+std::string escape(std::string_view s, bool quotes) {
   std::string out;
   out.reserve(s.size());
   for (char c : s) {
-    if (c == '\\') {
-      out += "\\\\";
-    } else if (c == '"') {
-      out += "\\\"";
+    if (c == '\\' || (quotes && c == '"')) {
+      out += '\\';
+      out += c;
     } else if (c == '\n') {
       out += "\\n";
     } else {
@@ -41,18 +43,14 @@ std::string Exposition::escape_label_value(std::string_view s) {
   return out;
 }
 
+}  // namespace
+
+std::string Exposition::escape_label_value(std::string_view s) {
+  return escape(s, true);
+}
+
 std::string Exposition::escape_help(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '\\') {
-      out += "\\\\";
-    } else if (c == '\n') {
-      out += "\\n";
-    } else {
-      out += c;
-    }
-  }
-  return out;
+  return escape(s, false);
 }
 
 void Exposition::family(std::string_view name, std::string_view type, std::string_view help) {
