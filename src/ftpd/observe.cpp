@@ -86,7 +86,7 @@ std::error_code Observer::start(std::string* error) {
 
 std::size_t Observer::tasks_on(const EventLoop& loop) const {
   if (loops_.empty() || &loop != loops_[0] || !listener_) return 0;
-  return (acceptor_.done() ? 0 : 1) + connections_;
+  return (acceptor_.done() ? 0 : 1) + *connections_;
 }
 
 void Observer::stop_on(EventLoop& loop) {
@@ -169,16 +169,16 @@ Task<void> Observer::accept_loop(TcpListener& listener) {
       if (stopped) co_return;
       continue;
     }
-    ++connections_;
-    loops_[0]->spawn(serve(*this, std::move(accepted->stream)));
+    ++*connections_;
+    loops_[0]->spawn(serve(*this, connections_, std::move(accepted->stream)));
   }
 }
 
-Task<void> Observer::serve(Observer& self, TcpStream stream) {
+Task<void> Observer::serve(Observer& self, std::shared_ptr<std::size_t> count, TcpStream stream) {
   struct Count {
-    std::size_t& n;
-    ~Count() { --n; }
-  } count{self.connections_};
+    std::shared_ptr<std::size_t> n;
+    ~Count() { --*n; }
+  } counted{std::move(count)};
   std::string buf;
   HttpRequest req;
   HttpParse status = HttpParse::incomplete;

@@ -40,7 +40,7 @@ class Observer {
   void sample(std::size_t index);
   std::string scrape();
   Task<void> accept_loop(TcpListener& listener);
-  static Task<void> serve(Observer& self, TcpStream stream);
+  static Task<void> serve(Observer& self, std::shared_ptr<std::size_t> count, TcpStream stream);
 
   ServerContext& ctx_;
   std::vector<EventLoop*> loops_;
@@ -54,7 +54,9 @@ class Observer {
   std::unique_ptr<TcpListener> listener_;
   std::optional<SocketAddress> metrics_address_;
   TaskHandle acceptor_;
-  std::size_t connections_ = 0;  // HTTP connections being served (first loop)
+  // HTTP connections being served (first loop); shared with their tasks, which a loop destroyed
+  // late may end after the observer.
+  std::shared_ptr<std::size_t> connections_ = std::make_shared<std::size_t>(0);
   std::uint64_t last_status_sessions_ = ~0ull;
 };
 
