@@ -11,10 +11,12 @@
 #include <iostream>
 
 #include "ftpd/config.hpp"
+#include "ftpd/json_log.hpp"
 #include "ftpd/password.hpp"
 #include "ftpd/reload.hpp"
 #include "ftpd/server.hpp"
 #include "ftpd/stale_uploads.hpp"
+#include "ftpd/supervise.hpp"
 #include "terminal_input.hpp"
 
 namespace {
@@ -161,6 +163,13 @@ int main(int argc, char** argv) {
       "commit TLS uploads ended by a bare TCP FIN (may be truncated; default: refused, 426)");
   auto* o_xfer = app.add_option("--xferlog", flags.xferlog, "transfer log file ('-': stderr)");
   auto* o_level = app.add_option("--log-level", flags.log_level, "trace|debug|info|warn|error");
+  auto* o_log_format = app.add_option("--log-format", flags.log_format, "text (default) | json")
+                           ->check(CLI::IsMember({"text", "json"}));
+  auto* o_metrics = app.add_option("--metrics-listen", flags.metrics_listen,
+                                   "HOST:PORT of the HTTP listener for /metrics and /healthz");
+  auto* o_metrics_remote =
+      app.add_flag("--metrics-allow-remote", flags.metrics_allow_remote,
+                   "allow --metrics-listen on a non-loopback address (no authentication)");
   std::string pw_file;
   std::string pw_name;
   std::string pw_perms = "all";
@@ -236,6 +245,14 @@ int main(int argc, char** argv) {
     cfg.tls = ServerConfig::TlsMode::optional;  // an implicit-TLS listener implies TLS
   }
   if (o_xfer->count() > 0) cfg.xferlog = flags.xferlog;
+  if (o_log_format->count() > 0) cfg.log_format = flags.log_format;
+  if (o_metrics->count() > 0) cfg.metrics_listen = flags.metrics_listen;
+  if (o_metrics_remote->count() > 0) cfg.metrics_allow_remote = flags.metrics_allow_remote;
+  if (!cfg.metrics_listen.empty() && !SocketAddress::parse(cfg.metrics_listen)) {
+    std::cerr << "muxftpd: metrics_listen: '" << cfg.metrics_listen
+              << "' is not HOST:PORT with a numeric address\n";
+    return 2;
+  }
   if (!anonymous_perms.empty()) {
     auto p = parse_permissions(anonymous_perms);
     if (!p) {
@@ -264,6 +281,7 @@ int main(int argc, char** argv) {
   ctx.access.set_limits(cfg.limits);
   ctx.log = spdlog::stderr_color_mt("muxftpd");
   ctx.log->set_level(spdlog::level::from_str(cfg.log_level));
+  if (cfg.log_format == "json") use_json_log_format(*ctx.log);
   for (const auto& f : user_flags) {
     auto u = UserDb::parse_user_flag(f);
     if (!u) {
@@ -324,6 +342,13 @@ int main(int argc, char** argv) {
     };
   }
   server.on_hangup([&] { reload(ctx, load_settings); });
+  // Started by systemd's socket activation: its sockets instead of the configured addresses.
+  auto inherited = take_listen_fds(&error);
+  if (!error.empty()) {
+    std::cerr << "muxftpd: " << error << "\n";
+    return 2;
+  }
+  server.adopt_listeners(std::move(inherited));
   if (server.start(&error)) {
     std::cerr << "muxftpd: " << error << "\n";
     return 1;
@@ -341,9 +366,13 @@ int main(int argc, char** argv) {
               << (cfg.tls == ServerConfig::TlsMode::required ? "required" : "optional")
               << ", certificate SHA-256 " << ctx.tls->certificate_fingerprint() << std::endl;
   }
+  if (auto m = server.metrics_address()) {
+    std::cout << "muxftpd: metrics on http://" << m->to_string() << "/metrics" << std::endl;
+  }
   if (!demo_password.empty()) {
     std::cout << "muxftpd: user " << demo_user << " password " << demo_password << std::endl;
   }
+  sd_notify("READY=1\nSTATUS=Serving, 0 session(s)\nMAINPID=" + std::to_string(::getpid()));
   server.run();
   ctx.log->info("stopped");
   return 0;

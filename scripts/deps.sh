@@ -16,6 +16,8 @@ packages=(
   python3 python3-pytest curl lftp rclone haproxy
   tnftp ncftp aria2 wget # more FTP clients for the interop tests (test_more_clients.py)
   strace # test_faults: which descriptors an upload fsyncs
+  prometheus # test_metrics: a real Prometheus scrapes muxftpd
+  systemd # test_systemd: systemd-socket-activate
   gnuplot-nox # the IO-models report's plots (bench/iomodels)
   # benchmark anchors (bench/ftp.sh); pure-ftpd conflicts with vsftpd in Debian, so bench/ftp.sh
   # fetches it with `apt-get download` and unpacks it instead of installing it

@@ -68,6 +68,8 @@ class EventLoop {
 
   // The time at the start of the current iteration: cheap, and the same for every callback.
   TimePoint now() const { return now_; }
+  // Total time this loop spent waiting in its selector (idle), for a busy ratio. Loop thread.
+  Duration time_waiting() const { return waiting_; }
   void update_now() { now_ = Clock::now(); }
 
   void call_soon(std::function<void()> fn);
@@ -118,6 +120,7 @@ class EventLoop {
   std::unique_ptr<Selector> selector_;
   TimerQueue timers_;
   TimePoint now_;
+  Duration waiting_{};
   std::vector<Job> ready_;
   std::vector<Job> running_;
   std::atomic<bool> stop_{false};

@@ -57,6 +57,10 @@ class TcpListener {
   // before binding a group of them. A socket without SO_REUSEPORT is bound there and closed.
   // (A process that binds with SO_REUSEPORT after the group, as the same user, still joins it:
   // the kernel allows that.)
+  // Takes over a socket that listens already (systemd socket activation hands them over): made
+  // non-blocking and close-on-exec; fails with ENOTSOCK/EINVAL when fd is not a listening
+  // stream socket. Owns fd afterwards, even on failure.
+  static Result<TcpListener> adopt(EventLoop& loop, int fd);
   static std::error_code check_port_free(const SocketAddress& addr, ListenOptions options = {});
   TcpListener(TcpListener&& other) noexcept;
   TcpListener& operator=(TcpListener&& other) noexcept;

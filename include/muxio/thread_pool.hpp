@@ -30,6 +30,8 @@ class ThreadPool {
 
   void submit(std::function<void()> work);
   std::size_t size() const { return workers_.size(); }
+  // Work submitted and not yet started by a worker (takes the queue's lock briefly).
+  std::size_t queued();
 
  private:
   void work_loop();

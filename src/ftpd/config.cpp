@@ -5,6 +5,8 @@
 #include <toml++/toml.h>
 #include <charconv>
 
+#include "muxio/socket_address.hpp"
+
 namespace muxio::ftpd {
 namespace {
 
@@ -28,6 +30,34 @@ bool read_bytes(const toml::table& t, std::string_view key, std::uint64_t& out) 
 
 void read_seconds(const toml::table& t, std::string_view key, std::chrono::seconds& out) {
   if (auto v = t[key].value<std::int64_t>()) out = std::chrono::seconds(*v);
+}
+
+// The observability keys, each checked for its type and value.
+std::error_code read_observe_keys(const toml::table& t, const std::string& path, ServerConfig& cfg,
+                                  std::string* error) {
+  auto wrong = [&](const char* key, const char* what) {
+    *error = path + ": " + key + " must be " + what;
+    return errno_code(EINVAL);
+  };
+  if (auto* n = t.get("metrics_listen")) {
+    auto v = n->value<std::string>();
+    if (!v) return wrong("metrics_listen", "a string \"HOST:PORT\", e.g. \"127.0.0.1:9121\"");
+    if (!v->empty() && !SocketAddress::parse(*v)) {
+      return wrong("metrics_listen", "HOST:PORT with a numeric address, e.g. \"127.0.0.1:9121\"");
+    }
+    cfg.metrics_listen = *v;
+  }
+  if (auto* n = t.get("metrics_allow_remote")) {
+    auto v = n->value<bool>();
+    if (!v) return wrong("metrics_allow_remote", "true or false");
+    cfg.metrics_allow_remote = *v;
+  }
+  if (auto* n = t.get("log_format")) {
+    auto v = n->value<std::string>();
+    if (!v || (*v != "text" && *v != "json")) return wrong("log_format", "\"text\" or \"json\"");
+    cfg.log_format = *v;
+  }
+  return {};
 }
 
 }  // namespace
@@ -181,6 +211,7 @@ std::error_code load_config_file(const std::string& path, ServerConfig& cfg, std
   read(t, "banner", cfg.banner);
   read(t, "xferlog", cfg.xferlog);
   read(t, "log_level", cfg.log_level);
+  if (auto e = read_observe_keys(t, path, cfg, error)) return e;
   return {};
 }
 

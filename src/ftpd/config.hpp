@@ -77,6 +77,14 @@ struct ServerConfig {
   std::string banner = "muxftpd ready";
   std::string xferlog;  // transfer log path; "-" for stderr; empty: off
   std::string log_level = "info";
+  // Log lines: "text" (default) or "json" (one object a line for connect, login, transfer,
+  // error, disconnect).
+  std::string log_format = "text";
+
+  // Prometheus metrics and health over HTTP (GET /metrics, GET /healthz); empty: off. A
+  // non-loopback address needs metrics_allow_remote (the endpoint has no authentication).
+  std::string metrics_listen;
+  bool metrics_allow_remote = false;
 };
 
 // Reads a TOML config file into cfg (keys absent from the file keep their values).

@@ -64,10 +64,26 @@ void reload_settings(ServerContext& ctx, const SettingsLoader& load_settings) {
   }
 }
 
+// A renewed certificate (certbot, an ACME client) takes effect without a restart: new sessions
+// get it, running ones keep theirs. A bad pair keeps the one loaded before.
+void reload_certificate(ServerContext& ctx) {
+  if (!ctx.tls) return;
+  std::string error;
+  auto fresh = TlsContext::server(ctx.config.tls_cert, ctx.config.tls_key, &error);
+  if (!fresh) {
+    ctx.log->error("reload: TLS certificate: {}; keeping the certificate loaded before", error);
+    return;
+  }
+  fresh->set_session_lifetime(ctx.config.tls_session_lifetime);
+  ctx.log->info("reload: TLS certificate SHA-256 {}", fresh->certificate_fingerprint());
+  ctx.set_tls_context(std::move(*fresh));
+}
+
 }  // namespace
 
 void reload(ServerContext& ctx, const SettingsLoader& load_settings) {
   reload_users(ctx);
+  reload_certificate(ctx);
   if (load_settings) reload_settings(ctx, load_settings);
 }
 

@@ -1,13 +1,16 @@
 #include "ftpd/server.hpp"
 
+#include <fcntl.h>
 #include <sys/socket.h>
 
 #include <csignal>
 #include <thread>
 
 #include "ftp/reply.hpp"
+#include "ftpd/observe.hpp"
 #include "ftpd/proxy_accept.hpp"
 #include "ftpd/session.hpp"
+#include "ftpd/supervise.hpp"
 #include "muxio/time.hpp"
 
 namespace muxio::ftpd {
@@ -28,6 +31,7 @@ Task<void> run_session(EventLoop& loop, ServerContext& ctx, TcpStream stream, So
 // buffer (it fits), then close.
 void refuse(ServerContext& ctx, TcpStream& stream, const SocketAddress& peer, Refusal why) {
   ctx.log->info("{} refused: {}", peer.to_string(), AccessGuard::describe(why));
+  ctx.metrics.connection_refused(static_cast<Metrics::Refused>(static_cast<int>(why) - 1));
   std::string wire = ftp::format_reply(421, AccessGuard::describe(why));
   (void)::send(stream.fd(), wire.data(), wire.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
 }
@@ -62,6 +66,7 @@ Server::Server(ServerContext& context) : ctx_(context) {}
 
 Server::~Server() {
   // Listeners unregister from their loops, so they go first.
+  observer_.reset();
   listeners_.clear();
   loops_.clear();
 }
@@ -78,15 +83,58 @@ std::error_code Server::start(std::string* error) {
     }
     ctx_.sessions[loops_.back().get()];  // the loop's (empty) set of sessions
   }
-  for (const auto& text : ctx_.config.listen) {
+  if (!inherited_.empty()) {
+    if (auto ec = adopt_inherited(error)) return ec;
+  }
+  for (const auto& text : inherited_.empty() ? ctx_.config.listen : std::vector<std::string>{}) {
     if (auto ec = listen_on(text, false, error)) return ec;
   }
-  for (const auto& text : ctx_.config.implicit_tls_listen) {
+  for (const auto& text :
+       inherited_.empty() ? ctx_.config.implicit_tls_listen : std::vector<std::string>{}) {
     if (!ctx_.tls) {
       *error = "implicit TLS listener " + text + " without a TLS certificate";
       return errno_code(EINVAL);
     }
     if (auto ec = listen_on(text, true, error)) return ec;
+  }
+  std::vector<EventLoop*> loops;
+  for (auto& loop : loops_)
+    loops.push_back(loop.get());
+  observer_ = std::make_unique<Observer>(ctx_, std::move(loops));
+  return observer_->start(error);
+}
+
+std::optional<SocketAddress> Server::metrics_address() const {
+  return observer_ ? observer_->metrics_address() : std::nullopt;
+}
+
+std::error_code Server::adopt_inherited(std::string* error) {
+  // One socket, shared by every loop through a duplicate descriptor each: the kernel wakes the
+  // loops and one of them wins each connection.
+  for (const auto& s : inherited_) {
+    bool implicit_tls = s.name == "implicit-tls";
+    if (implicit_tls && !ctx_.tls) {
+      *error = "inherited socket " + std::to_string(s.fd) +
+               " named implicit-tls without a TLS certificate";
+      return errno_code(EINVAL);
+    }
+    SocketAddress addr;
+    for (std::size_t i = 0; i < loops_.size(); ++i) {
+      int fd = i == 0 ? s.fd : ::fcntl(s.fd, F_DUPFD_CLOEXEC, 3);
+      if (fd < 0) return errno_code(errno);
+      auto l = TcpListener::adopt(*loops_[i], fd);
+      if (!l) {
+        *error = "inherited socket " + std::to_string(s.fd) + " (" + s.name +
+                 "): not a listening TCP socket: " + l.error().message();
+        return l.error();
+      }
+      if (auto a = l->local_address()) addr = *a;
+      listeners_.push_back(std::make_unique<TcpListener>(std::move(*l)));
+      TcpListener* listener = listeners_.back().get();
+      acceptors_.push_back({loops_[i].get(), listener,
+                            loops_[i]->spawn(accept_loop(*loops_[i], *listener, implicit_tls))});
+    }
+    (implicit_tls ? implicit_bound_ : bound_).push_back(addr);
   }
   return {};
 }
@@ -169,6 +217,7 @@ void Server::run_loop(EventLoop& loop) {
   loop.run();  // until the first stop()
   stop_accepting(loop);
   if (!stop_now_) drain(loop);
+  observer_->stop_on(loop);
   // A session stuck in a reply its client does not read would outlast any grace period, even
   // the shielded goodbye replies below (end_grace does not end any session itself).
   for (Session* s : ctx_.sessions.at(&loop))
@@ -203,10 +252,14 @@ void Server::drain(EventLoop& loop) {
   for (Session* s : sessions)
     s->shut_down();
   auto deadline = Clock::now() + ctx_.settings()->shutdown_grace;
-  while (loop.task_count() > 0 && Clock::now() < deadline && !stop_now_)
+  // The observer's tasks (the metrics listener, which answers 503 on /healthz meanwhile) are
+  // not waited for.
+  auto busy = [&] { return loop.task_count() > observer_->tasks_on(loop); };
+  while (busy() && Clock::now() < deadline && !stop_now_)
     loop.run_once(100ms);
-  if (loop.task_count() > 0) {
-    ctx_.log->info("shutdown: {} task(s) still running; cancelling them", loop.task_count());
+  if (busy()) {
+    ctx_.log->info("shutdown: {} task(s) still running; cancelling them",
+                   loop.task_count() - observer_->tasks_on(loop));
   }
 }
 
@@ -222,7 +275,13 @@ void Server::run() {
   auto stop_all = [this] { stop(); };
   (void)loops_[0]->add_signal_handler(SIGINT, stop_all);
   (void)loops_[0]->add_signal_handler(SIGTERM, stop_all);
-  if (on_hangup_) (void)loops_[0]->add_signal_handler(SIGHUP, on_hangup_);
+  if (on_hangup_) {
+    (void)loops_[0]->add_signal_handler(SIGHUP, [this] {
+      sd_notify("RELOADING=1");
+      on_hangup_();
+      sd_notify("READY=1");
+    });
+  }
   run_loop(*loops_[0]);
   // Loop 0 receives the signals: it goes on listening for a second SIGTERM while the other
   // loops drain.
@@ -234,6 +293,7 @@ void Server::run() {
 
 void Server::stop() {
   // The first request drains; a second one (an impatient operator) ends the grace period.
+  if (!ctx_.shutting_down) sd_notify("STOPPING=1\nSTATUS=Draining");
   if (ctx_.shutting_down.exchange(true)) {
     stop_now_ = true;
   } else {

@@ -11,10 +11,12 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "ftpd/server_context.hpp"
+#include "ftpd/supervise.hpp"
 #include "muxio/tcp_listener.hpp"
 
 namespace muxio::ftpd {
@@ -36,8 +38,15 @@ class Server {
   void stop();  // thread-safe; also what SIGINT and SIGTERM do
   // Runs on loop 0 for every SIGHUP; set before run().
   void on_hangup(std::function<void()> handler) { on_hangup_ = std::move(handler); }
+  // Systemd socket activation: listen on these inherited sockets instead of binding the
+  // configured addresses (a socket named "implicit-tls" is an implicit-TLS listener). Before
+  // start().
+  void adopt_listeners(std::vector<InheritedSocket> sockets) { inherited_ = std::move(sockets); }
+  // The metrics listener's address, when metrics_listen is set.
+  std::optional<SocketAddress> metrics_address() const;
 
  private:
+  std::error_code adopt_inherited(std::string* error);
   std::error_code listen_on(const std::string& text, bool implicit_tls, std::string* error);
   Task<void> accept_loop(EventLoop& loop, TcpListener& listener, bool implicit_tls,
                          ProxyMode proxy);
@@ -57,7 +66,9 @@ class Server {
   };
   std::vector<Acceptor> acceptors_;
   std::function<void()> on_hangup_;
-  std::atomic<bool> stop_now_{false};  // a second stop(): no grace period
+  std::vector<InheritedSocket> inherited_;
+  std::unique_ptr<class Observer> observer_;  // metrics, loop samplers (observe.hpp)
+  std::atomic<bool> stop_now_{false};         // a second stop(): no grace period
   std::vector<SocketAddress> bound_;
   std::vector<SocketAddress> implicit_bound_;
 };

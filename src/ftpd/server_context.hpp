@@ -14,6 +14,7 @@
 
 #include "ftpd/access_guard.hpp"
 #include "ftpd/config.hpp"
+#include "ftpd/metrics.hpp"
 #include "ftpd/snapshot.hpp"
 #include "ftpd/user_db.hpp"
 #include "ftpd/xfer_log.hpp"
@@ -28,13 +29,14 @@ struct ServerContext {
   ServerConfig config;  // as started; the keys SIGHUP reloads are read from settings()
   std::shared_ptr<spdlog::logger> log;
   XferLog xferlog;
-  std::optional<TlsContext> tls;  // FTPS: set when config.tls is not off
+  std::optional<TlsContext> tls;  // FTPS: set when config.tls is not off (as started)
   UserBandwidth bandwidth;        // per-user rate buckets
   QuotaRegistry quotas;           // per-user usage, for quotas
   // Session limits and login-failure bans, limits set from config.limits.
   AccessGuard access;
   std::atomic<std::uint64_t> next_session_id{1};
   std::atomic<std::uint64_t> sessions_open{0};
+  Metrics metrics;  // Prometheus counters (metrics.hpp), updated from every loop
 
   // Set by the first SIGTERM/SIGINT: no new connections, sessions end once idle.
   std::atomic<bool> shutting_down{false};
@@ -49,10 +51,21 @@ struct ServerContext {
   void set_settings(ServerConfig s) {
     settings_.store(std::make_shared<const ServerConfig>(std::move(s)));
   }
+  // The certificate new sessions present: `tls` until a SIGHUP loads a renewed one. A session
+  // keeps the context it took at connect, so its data connections resume its TLS session.
+  std::shared_ptr<const TlsContext> tls_context() const {
+    auto current = tls_context_.load();
+    if (current || !tls) return current;
+    return std::make_shared<const TlsContext>(*tls);
+  }
+  void set_tls_context(TlsContext c) {
+    tls_context_.store(std::make_shared<const TlsContext>(std::move(c)));
+  }
 
  private:
   Snapshot<UserDb> users_{std::make_shared<const UserDb>()};
   Snapshot<ServerConfig> settings_{std::make_shared<const ServerConfig>()};
+  Snapshot<TlsContext> tls_context_{nullptr};
 };
 
 }  // namespace muxio::ftpd

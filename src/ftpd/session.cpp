@@ -30,6 +30,8 @@ Session::Session(EventLoop& loop, ServerContext& server, TcpStream control, Sock
       data_(loop, *settings_, *control_tcp_.local_address(), peer,
             [this](const std::string& m) { server_.log->warn("[{}] {}", id_, m); }) {
   server_.sessions_open.fetch_add(1);
+  tls_ = server_.tls_context();
+  server_.metrics.session_started();
   login_deadline_ = Clock::now() + settings_->login_timeout;
   // A graceful shutdown finds the sessions of a loop here (Server::drain).
   if (auto it = server_.sessions.find(&loop); it != server_.sessions.end()) {
@@ -48,6 +50,13 @@ Session::~Session() {
   transfer_.destroy_with_loop();
   if (siblings_ != nullptr) siblings_->erase(this);
   server_.sessions_open.fetch_sub(1);
+  auto outcome = end_outcome_;
+  if (outcome == Metrics::Ended::count) {
+    outcome = quitting_               ? Metrics::Ended::quit
+              : server_.shutting_down ? Metrics::Ended::shutdown
+                                      : Metrics::Ended::closed;
+  }
+  server_.metrics.session_ended(outcome);
 }
 
 void Session::shut_down() {
@@ -57,13 +66,19 @@ void Session::shut_down() {
 }
 
 void Session::log(const std::string& message) const {
+  if (json_logs()) {
+    SessionEvent e("session");
+    e.message = message;
+    log_event(e, message);
+    return;
+  }
   server_.log->info("[{}] {} {}: {}", id_, peer_.to_string(), user_name_.empty() ? "-" : user_name_,
                     message);
 }
 
 Task<void> Session::run() {
   run_context_ = co_await current_context();
-  log("connected");
+  log_event(SessionEvent("connect"), "connected");
   if (implicit_tls_) {
     bool secured = co_await start_control_tls();
     if (!secured) co_return;
@@ -87,7 +102,10 @@ Task<void> Session::run() {
   if ((ctx->cancel_requested || server_.shutting_down) && !quitting_) {
     co_await shielded(reply(421, "Server shutting down; closing control connection."));
   }
-  log("disconnected");
+  SessionEvent ended("disconnect");
+  ended.duration = std::chrono::duration<double>(Clock::now() - connected_at_).count();
+  ended.result = quitting_ ? "quit" : "closed";
+  log_event(ended, "disconnected");
 }
 
 Task<std::optional<std::string>> Session::read_command_line() {
@@ -102,6 +120,7 @@ Task<std::optional<std::string>> Session::read_command_line() {
     // or sends NOOPs (slowloris) must not keep a session without logging in.
     if (!logged_in_ && Clock::now() >= login_deadline_) {
       log("login timeout");
+      end_outcome_ = Metrics::Ended::timeout;
       co_await reply(421, "Login timeout: closing control connection.");
       co_return std::nullopt;
     }
@@ -125,6 +144,7 @@ Task<std::optional<std::string>> Session::read_command_line() {
       if (!logged_in_) continue;
       if (transfer_ && !transfer_.done()) continue;  // the control connection idles meanwhile
       log("idle timeout");
+      end_outcome_ = Metrics::Ended::timeout;
       co_await reply(421, "Timeout: closing control connection.");
       co_return std::nullopt;
     }
@@ -143,6 +163,17 @@ Task<void> Session::reply_lines(int code, std::string_view first,
 }
 
 Task<void> Session::send_reply(std::string wire) {
+  if (wire.size() >= 3 && (wire[0] == '4' || wire[0] == '5')) {
+    server_.metrics.reply_code(wire[0] == '4' ? 400 : 500);
+    if (json_logs()) {
+      std::string_view text(wire);
+      text = text.substr(0, text.find('\r'));
+      SessionEvent e("error");
+      e.code = (wire[0] - '0') * 100 + (wire[1] - '0') * 10 + (wire[2] - '0');
+      if (text.size() > 4) e.message = text.substr(4);
+      log_event(e, "");
+    }
+  }
   auto guard = co_await reply_mutex_.lock();
   if (!guard || control_cut_) co_return;
   // A loop timer, not a with_timeout scope: a shielded reply cannot be interrupted, but a write

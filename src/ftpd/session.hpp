@@ -18,6 +18,7 @@
 #include "ftp/file_hash.hpp"
 #include "ftp/line_reader.hpp"
 #include "ftpd/data_channel.hpp"
+#include "ftpd/json_log.hpp"
 #include "ftpd/server_context.hpp"
 #include "ftpd/vfs.hpp"
 #include "muxio/async_mutex.hpp"
@@ -81,6 +82,11 @@ class Session {
   void cut_control(const char* why);
   Task<void> dispatch(const std::string& line);
   void log(const std::string& message) const;
+  // A session event: a JSON object under log_format = "json" (json_log.hpp), else `text` as
+  // log() writes it (session_events.cpp).
+  void log_event(SessionEvent e, const std::string& text) const;
+  bool json_logs() const { return server_.config.log_format == "json"; }
+  TimePoint connected_at_ = Clock::now();
 
   // Paths: the argument resolved against the current directory; replies 553 itself on failure.
   Task<std::optional<std::string>> resolve(const std::string& arg);
@@ -238,7 +244,8 @@ class Session {
   std::uint64_t hashed_bytes_ = 0;                                  // HASH's budget, per session
 
   // FTPS state.
-  std::string tls_session_context_;  // ties data connections' TLS sessions to this session
+  std::string tls_session_context_;        // ties data connections' TLS sessions to this session
+  std::shared_ptr<const TlsContext> tls_;  // taken at connect: a reloaded certificate is for later
   bool pbsz_set_ = false;
   bool protect_data_ = false;  // PROT P
   bool implicit_tls_ = false;
@@ -270,6 +277,8 @@ class Session {
   std::uint64_t transfer_bytes_ = 0;
   std::string transfer_what_;
   bool quitting_ = false;
+  // How the session ended, for the metrics; unset (count): by QUIT, shutdown or a close.
+  Metrics::Ended end_outcome_ = Metrics::Ended::count;
 
   // Access limits (session_commands.cpp): the login deadline, the user's place, the 421s.
   Task<void> refuse_and_close(Refusal why);

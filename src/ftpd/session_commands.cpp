@@ -43,6 +43,7 @@ Task<void> Session::cmd_pass(const std::string& arg) {
   std::string name = std::exchange(pending_user_, {});
   // No more guesses from a banned address, on connections opened before the ban too.
   if (server_.access.is_banned(peer_.ip())) {
+    server_.metrics.login(Metrics::Login::banned);
     co_await refuse_and_close(Refusal::banned);
     co_return;
   }
@@ -67,13 +68,18 @@ Task<void> Session::cmd_pass(const std::string& arg) {
     }
   }
   if (!ok) {
-    log("login failed for " + name);
+    SessionEvent e("login");
+    e.user = name;
+    e.result = "failed";
+    log_event(e, "login failed for " + name);
     // Slows guessing down: the more failures from this address (or on this connection, when the
     // address is not tracked), the longer the wait. The loop serves others meanwhile.
     unsigned failures = server_.access.record_login_failure(peer_.ip());
     failures = std::max(failures, ++login_failures_);
     co_await sleep_for(AccessGuard::login_failure_delay(failures));
-    if (server_.access.is_banned(peer_.ip())) {
+    bool banned = server_.access.is_banned(peer_.ip());
+    server_.metrics.login(banned ? Metrics::Login::banned : Metrics::Login::failed);
+    if (banned) {
       co_await refuse_and_close(Refusal::banned);
     } else {
       co_await reply(530, "Login incorrect.");
@@ -109,14 +115,18 @@ Task<void> Session::cmd_pass(const std::string& arg) {
   user_name_ = name;
   permissions_ = user->permissions;
   logged_in_ = true;
+  server_.metrics.login(Metrics::Login::ok);
   cwd_ = "/";
-  log(std::string("logged in") + (user->anonymous ? " (anonymous)" : ""));
+  SessionEvent e("login");
+  e.result = user->anonymous ? "ok (anonymous)" : "ok";
+  log_event(e, std::string("logged in") + (user->anonymous ? " (anonymous)" : ""));
   co_await reply(230, "Login successful.");
 }
 
 // A 421 says why and ends the session: the client may come back later.
 Task<void> Session::refuse_and_close(Refusal why) {
   log("refused: " + std::string(AccessGuard::describe(why)));
+  end_outcome_ = Metrics::Ended::refused;
   quitting_ = true;
   co_await reply(421, AccessGuard::describe(why));
 }

@@ -26,7 +26,7 @@ bool Session::tls_required_for(std::string_view user) const {
 }
 
 Task<void> Session::cmd_auth(const std::string& arg) {
-  if (!server_.tls) {
+  if (!tls_) {
     co_await reply(502, "TLS is not configured on this server.");
     co_return;
   }
@@ -72,7 +72,7 @@ Task<bool> Session::start_control_tls() {
     if (RAND_bytes(token, sizeof token) != 1) co_return false;
     tls_session_context_.assign(reinterpret_cast<const char*>(token), sizeof token);
   }
-  control_tls_ = std::make_unique<TlsStream>(std::move(control_tcp_), *server_.tls);
+  control_tls_ = std::make_unique<TlsStream>(std::move(control_tcp_), *tls_);
   control_tls_->set_session_id_context(tls_session_context_);
   auto ec = co_await with_timeout(settings_->login_timeout, control_tls_->handshake());
   if (ec) {
@@ -138,7 +138,7 @@ Task<bool> Session::secure_data_connection(DataConnection& conn) {
     }
     co_return true;
   }
-  conn.tls = std::make_unique<TlsStream>(std::move(conn.tcp), *server_.tls);
+  conn.tls = std::make_unique<TlsStream>(std::move(conn.tcp), *tls_);
   conn.tls->set_session_id_context(tls_session_context_);
   // No tickets here: an upload's client never reads them, and unread bytes turn its close into
   // a reset that can cut the upload's tail. Fresh sessions come on the control connection.

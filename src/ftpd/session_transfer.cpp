@@ -149,8 +149,16 @@ void Session::record_transfer(const std::string& path, std::uint64_t bytes, bool
   r.user = user_name_;
   r.complete = complete;
   server_.xferlog.write(r);
-  log(std::string(upload ? "upload " : "download ") + path + ": " + std::to_string(bytes) +
-      " bytes" + (complete ? "" : " (incomplete)"));
+  server_.metrics.transfer(upload ? Metrics::Direction::upload : Metrics::Direction::download,
+                           complete, bytes, r.seconds);
+  SessionEvent e("transfer");
+  e.path = path;
+  e.bytes = bytes;
+  e.duration = r.seconds;
+  e.result = complete ? "complete" : "incomplete";
+  e.direction = upload ? "upload" : "download";
+  log_event(e, std::string(upload ? "upload " : "download ") + path + ": " + std::to_string(bytes) +
+                   " bytes" + (complete ? "" : " (incomplete)"));
 }
 
 Task<void> Session::cmd_retr(const std::string& arg) {

@@ -245,7 +245,9 @@ void EventLoop::dispatch_io(Duration max_wait) {
     timeout = std::max(Duration::zero(), timers_.next_deadline() - Clock::now());
   }
   if (max_wait.count() >= 0 && (timeout.count() < 0 || max_wait < timeout)) timeout = max_wait;
+  auto wait_started = Clock::now();
   auto events = selector_->select(timeout);
+  waiting_ += Clock::now() - wait_started;
   if (!events) {
     std::fprintf(stderr, "muxio: select failed: %s\n", events.error().message().c_str());
     return;

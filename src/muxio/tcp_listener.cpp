@@ -43,6 +43,24 @@ Result<TcpListener> TcpListener::bind(EventLoop& loop, const SocketAddress& addr
   return l;
 }
 
+Result<TcpListener> TcpListener::adopt(EventLoop& loop, int fd) {
+  TcpListener l;
+  l.fd_ = fd;
+  int type = 0;
+  int listening = 0;
+  socklen_t len = sizeof type;
+  if (::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0) return errno_code(errno);
+  len = sizeof listening;
+  if (::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) < 0) return errno_code(errno);
+  if (type != SOCK_STREAM || listening == 0) return errno_code(EINVAL);
+  int flags = ::fcntl(fd, F_GETFL);
+  if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) return errno_code(errno);
+  if (::fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) return errno_code(errno);
+  l.io_ = std::make_unique<IoHandle>(loop, fd);
+  l.spare_fd_ = open_spare();
+  return l;
+}
+
 std::error_code TcpListener::check_port_free(const SocketAddress& addr, ListenOptions options) {
   int fd = ::socket(addr.family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return errno_code(errno);

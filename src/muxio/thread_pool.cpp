@@ -27,6 +27,11 @@ void ThreadPool::submit(std::function<void()> work) {
   wake_.notify_one();
 }
 
+std::size_t ThreadPool::queued() {
+  std::lock_guard lock(mutex_);
+  return queue_.size();
+}
+
 void ThreadPool::work_loop() {
   for (;;) {
     std::function<void()> work;
