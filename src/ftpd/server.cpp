@@ -129,10 +129,13 @@ std::error_code Server::adopt_inherited(std::string* error) {
         return l.error();
       }
       if (auto a = l->local_address()) addr = *a;
+      // A per-listener proxy_protocol entry names the address the socket is bound to.
+      const ProxyMode proxy = proxy_mode_for(ctx_.config.network, addr.to_string());
       listeners_.push_back(std::make_unique<TcpListener>(std::move(*l)));
       TcpListener* listener = listeners_.back().get();
-      acceptors_.push_back({loops_[i].get(), listener,
-                            loops_[i]->spawn(accept_loop(*loops_[i], *listener, implicit_tls))});
+      acceptors_.push_back(
+          {loops_[i].get(), listener,
+           loops_[i]->spawn(accept_loop(*loops_[i], *listener, implicit_tls, proxy))});
     }
     (implicit_tls ? implicit_bound_ : bound_).push_back(addr);
   }
