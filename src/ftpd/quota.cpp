@@ -1,5 +1,6 @@
 #include "ftpd/quota.hpp"
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -10,51 +11,87 @@ bool QuotaUsage::needs_measuring(TimePoint now) const {
   return !valid_ || now - measured_ > kMaxAge;
 }
 
-void QuotaUsage::set_measured(std::uint64_t bytes, std::uint64_t files, TimePoint now) {
+QuotaUsage::MeasureTicket QuotaUsage::start_measuring() const {
   std::lock_guard lock(mutex_);
-  bytes_ = bytes;
-  files_ = files;
-  valid_ = true;
+  return {changes_, committed_bytes_, committed_files_};
+}
+
+void QuotaUsage::set_measured(const MeasureTicket& ticket, std::uint64_t bytes, std::uint64_t files,
+                              TimePoint now) {
+  std::lock_guard lock(mutex_);
+  // Files being replaced are still on disk, so the walk counted them.
+  bytes -= std::min(bytes, forgotten_bytes_);
+  // Committed during the walk: maybe seen by it, maybe not. Counted (at worst twice) until the
+  // next walk, which the next upload makes.
+  stored_bytes_ = bytes + (committed_bytes_ - ticket.committed_bytes);
+  stored_files_ = files + (committed_files_ - ticket.committed_files);
+  valid_ = changes_ == ticket.changes;
   measured_ = now;
 }
 
 void QuotaUsage::invalidate() {
   std::lock_guard lock(mutex_);
   valid_ = false;
+  ++changes_;
 }
 
 bool QuotaUsage::reserve_bytes(std::uint64_t n, std::uint64_t limit) {
   std::lock_guard lock(mutex_);
-  if (limit != 0 && (bytes_ > limit || n > limit - bytes_)) return false;
-  bytes_ += n;
+  std::uint64_t used = stored_bytes_ + reserved_bytes_;
+  if (limit != 0 && (used > limit || n > limit - used)) return false;
+  reserved_bytes_ += n;
   return true;
-}
-
-void QuotaUsage::release_bytes(std::uint64_t n) {
-  std::lock_guard lock(mutex_);
-  bytes_ -= std::min(n, bytes_);
 }
 
 bool QuotaUsage::reserve_file(std::uint64_t limit) {
   std::lock_guard lock(mutex_);
-  if (limit != 0 && files_ >= limit) return false;
-  ++files_;
+  if (limit != 0 && stored_files_ + reserved_files_ >= limit) return false;
+  ++reserved_files_;
   return true;
 }
 
-void QuotaUsage::release_file() {
+void QuotaUsage::release(std::uint64_t bytes, std::uint64_t files) {
   std::lock_guard lock(mutex_);
-  if (files_ > 0) --files_;
+  reserved_bytes_ -= std::min(bytes, reserved_bytes_);
+  reserved_files_ -= std::min(files, reserved_files_);
+}
+
+void QuotaUsage::commit(std::uint64_t bytes, std::uint64_t files, std::uint64_t replaced) {
+  std::lock_guard lock(mutex_);
+  forgotten_bytes_ -= std::min(replaced, forgotten_bytes_);
+  bytes = std::min(bytes, reserved_bytes_);
+  files = std::min(files, reserved_files_);
+  reserved_bytes_ -= bytes;
+  reserved_files_ -= files;
+  stored_bytes_ += bytes;
+  stored_files_ += files;
+  committed_bytes_ += bytes;
+  committed_files_ += files;
+  ++changes_;
+}
+
+void QuotaUsage::forget_stored(std::uint64_t bytes) {
+  std::lock_guard lock(mutex_);
+  stored_bytes_ -= std::min(bytes, stored_bytes_);
+  forgotten_bytes_ += bytes;
+  ++changes_;
+}
+
+void QuotaUsage::restore_stored(std::uint64_t bytes) {
+  std::lock_guard lock(mutex_);
+  forgotten_bytes_ -= std::min(bytes, forgotten_bytes_);
+  stored_bytes_ += bytes;
+  ++changes_;
 }
 
 std::uint64_t QuotaUsage::bytes() const {
   std::lock_guard lock(mutex_);
-  return bytes_;
+  return stored_bytes_ + reserved_bytes_;
 }
 
 std::uint64_t QuotaUsage::files() const {
   std::lock_guard lock(mutex_);
-  return files_;
+  return stored_files_ + reserved_files_;
 }
 
 Result<MeasuredUsage> measure_usage(const Vfs& vfs, unsigned max_depth) {

@@ -4,7 +4,9 @@
 // again when it may have gone stale (after a delete or rename, or after a while, since other
 // programs may change the directory too). Uploads reserve bytes as they arrive, all sessions of
 // the user drawing on one QuotaUsage, so two parallel uploads cannot together pass the quota;
-// a failed upload gives its reservation back.
+// a failed upload gives its reservation back, a complete one commits it. A measurement replaces
+// only what is stored, never what uploads in progress reserved: a walk that ends during another
+// session's upload does not let that upload pass the quota.
 #pragma once
 
 #include <cstdint>
@@ -26,24 +28,52 @@ class QuotaUsage {
  public:
   static constexpr auto kMaxAge = std::chrono::minutes(5);
 
+  // What changed while a walk of the home ran: taken before the walk, given to set_measured.
+  struct MeasureTicket {
+    std::uint64_t changes = 0;
+    std::uint64_t committed_bytes = 0;
+    std::uint64_t committed_files = 0;
+  };
+
   bool needs_measuring(TimePoint now = Clock::now()) const;
-  void set_measured(std::uint64_t bytes, std::uint64_t files, TimePoint now = Clock::now());
+  MeasureTicket start_measuring() const;
+  // The walk found `bytes` and `files` stored. Uploads in progress keep their reservations (their
+  // temporaries are not counted by the walk); what was committed during the walk is added, since
+  // the walk may have missed it, and then the usage is measured again before the next upload.
+  void set_measured(const MeasureTicket& ticket, std::uint64_t bytes, std::uint64_t files,
+                    TimePoint now = Clock::now());
   // After a delete or rename: measure again before the next upload.
   void invalidate();
 
-  // All or nothing: false (and nothing taken) if n more bytes would pass `limit` (0: none).
+  // An upload in progress. All or nothing: false (and nothing taken) if n more bytes would pass
+  // `limit` (0: none).
   bool reserve_bytes(std::uint64_t n, std::uint64_t limit);
-  void release_bytes(std::uint64_t n);
   bool reserve_file(std::uint64_t limit);
-  void release_file();
+  // A failed upload gives back what it reserved.
+  void release(std::uint64_t bytes, std::uint64_t files);
+  // A complete upload: what it reserved is now stored, and the file it replaced (forgotten
+  // before) is gone.
+  void commit(std::uint64_t bytes, std::uint64_t files, std::uint64_t replaced = 0);
+  // A file that a plain STOR replaces stops counting while the upload runs (a walk meanwhile
+  // still finds it: it is subtracted); if the upload fails, the old file counts again.
+  void forget_stored(std::uint64_t bytes);
+  void restore_stored(std::uint64_t bytes);
 
+  // Stored plus reserved.
   std::uint64_t bytes() const;
   std::uint64_t files() const;
 
  private:
   mutable std::mutex mutex_;
-  std::uint64_t bytes_ = 0;
-  std::uint64_t files_ = 0;
+  std::uint64_t stored_bytes_ = 0;
+  std::uint64_t stored_files_ = 0;
+  std::uint64_t reserved_bytes_ = 0;
+  std::uint64_t reserved_files_ = 0;
+  std::uint64_t forgotten_bytes_ = 0;
+  // Counters a walk compares: any change to what is stored, and all bytes and files committed.
+  std::uint64_t changes_ = 0;
+  std::uint64_t committed_bytes_ = 0;
+  std::uint64_t committed_files_ = 0;
   bool valid_ = false;
   TimePoint measured_{};
 };

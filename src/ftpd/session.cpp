@@ -48,6 +48,7 @@ Session::~Session() {
   // run() waits for its transfer; only a loop destroyed with both suspended gets here with the
   // transfer still there. It refers to this session (the reply mutex, counters): it goes first.
   transfer_.destroy_with_loop();
+  undo_quota();  // an upload destroyed mid-way gives its reservation back (shared by the user)
   if (siblings_ != nullptr) siblings_->erase(this);
   server_.sessions_open.fetch_sub(1);
   auto outcome = end_outcome_;

@@ -271,7 +271,8 @@ class Session {
   // Before an upload: replies 552 itself when the user is at their quota.
   Task<bool> check_quota(const std::string& path, bool replaces);
   bool take_quota(std::size_t n);
-  void undo_quota();
+  void undo_quota();    // a failed upload
+  void commit_quota();  // a complete one
 
   TaskHandle transfer_;
   std::uint64_t transfer_bytes_ = 0;

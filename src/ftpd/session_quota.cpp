@@ -14,8 +14,9 @@ Task<bool> Session::check_quota(const std::string& path, bool replaces) {
     quota_ = server_.quotas.get(user_name_, [] { return std::make_shared<QuotaUsage>(); });
   }
   if (quota_->needs_measuring()) {
+    QuotaUsage::MeasureTicket ticket = quota_->start_measuring();
     auto measured = co_await offload([&] { return measure_usage(vfs_); });
-    if (measured) quota_->set_measured(measured->bytes, measured->files);
+    if (measured) quota_->set_measured(ticket, measured->bytes, measured->files);
   }
   auto st = co_await offload([&] { return vfs_.stat(path); });
   bool exists = st && S_ISREG(st->st_mode);
@@ -28,7 +29,7 @@ Task<bool> Session::check_quota(const std::string& path, bool replaces) {
   upload_quota_.file_reserved = !exists;
   if (exists && replaces) {
     upload_quota_.replaced = static_cast<std::uint64_t>(st->st_size);
-    quota_->release_bytes(upload_quota_.replaced);
+    quota_->forget_stored(upload_quota_.replaced);
   }
   if (limits.bytes != 0 && quota_->bytes() >= limits.bytes) {
     undo_quota();
@@ -48,9 +49,15 @@ bool Session::take_quota(std::size_t n) {
 
 void Session::undo_quota() {
   if (!upload_quota_.active) return;
-  quota_->release_bytes(upload_quota_.reserved);
-  if (upload_quota_.file_reserved) quota_->release_file();
-  if (upload_quota_.replaced != 0) (void)quota_->reserve_bytes(upload_quota_.replaced, 0);
+  quota_->release(upload_quota_.reserved, upload_quota_.file_reserved ? 1 : 0);
+  if (upload_quota_.replaced != 0) quota_->restore_stored(upload_quota_.replaced);
+  upload_quota_ = UploadQuota{};
+}
+
+void Session::commit_quota() {
+  if (!upload_quota_.active) return;
+  quota_->commit(upload_quota_.reserved, upload_quota_.file_reserved ? 1 : 0,
+                 upload_quota_.replaced);
   upload_quota_ = UploadQuota{};
 }
 

@@ -447,10 +447,13 @@ Task<void> Session::receive_file(UniqueFd file, std::optional<TempFile> temp, st
     }));
   }
   file.reset();
-  if (!complete) undo_quota();
+  if (complete) {
+    commit_quota();
+  } else {
+    undo_quota();
+  }
   // In place, the old size is no longer known here: measure again before the next upload.
   if (complete && !temp && quota_) quota_->invalidate();
-  upload_quota_ = UploadQuota{};
   if (complete) {
     co_await shielded(reply(226, "Transfer complete."));
   } else if (disk_error.value() == EDQUOT) {

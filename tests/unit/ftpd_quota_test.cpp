@@ -19,17 +19,18 @@ namespace fs = std::filesystem;
 TEST(QuotaUsage, ReservationsStopAtTheLimit) {
   QuotaUsage u;
   EXPECT_TRUE(u.needs_measuring());
-  u.set_measured(900, 2);
+  u.set_measured(u.start_measuring(), 900, 2);
   EXPECT_FALSE(u.needs_measuring());
   EXPECT_TRUE(u.reserve_bytes(100, 1000));
   EXPECT_FALSE(u.reserve_bytes(1, 1000)) << "1000 of 1000 used";
   EXPECT_EQ(u.bytes(), 1000u);
-  u.release_bytes(300);
-  EXPECT_TRUE(u.reserve_bytes(300, 1000));
+  u.release(100, 0);
+  EXPECT_TRUE(u.reserve_bytes(100, 1000));
   EXPECT_TRUE(u.reserve_bytes(1ull << 40, 0)) << "0 means no limit";
+  u.release(1ull << 40, 0);
   EXPECT_TRUE(u.reserve_file(3));
   EXPECT_FALSE(u.reserve_file(3));
-  u.release_file();
+  u.release(0, 1);
   EXPECT_TRUE(u.reserve_file(3));
   u.invalidate();
   EXPECT_TRUE(u.needs_measuring());
@@ -38,14 +39,67 @@ TEST(QuotaUsage, ReservationsStopAtTheLimit) {
 TEST(QuotaUsage, MeasurementGoesStale) {
   QuotaUsage u;
   TimePoint t0 = Clock::now();
-  u.set_measured(1, 1, t0);
+  u.set_measured(u.start_measuring(), 1, 1, t0);
   EXPECT_FALSE(u.needs_measuring(t0 + std::chrono::minutes(1)));
   EXPECT_TRUE(u.needs_measuring(t0 + QuotaUsage::kMaxAge + std::chrono::seconds(1)));
 }
 
+// The defect CI found under load: a session's walk of the home (after another session's DELE)
+// replaced the whole count, so an upload in progress lost its reservation and passed the quota.
+TEST(QuotaUsage, AMeasurementKeepsTheReservationsOfUploadsInProgress) {
+  QuotaUsage u;
+  u.set_measured(u.start_measuring(), 0, 0);
+  ASSERT_TRUE(u.reserve_bytes(400'000, 500'000));  // an upload in progress, its temporary unseen
+  u.invalidate();                                  // someone deleted a file
+  auto ticket = u.start_measuring();
+  u.set_measured(ticket, 20'000, 1);  // the walk finds what is stored
+  EXPECT_EQ(u.bytes(), 420'000u);
+  EXPECT_FALSE(u.reserve_bytes(200'000, 500'000)) << "the upload goes on past the quota";
+  u.release(400'000, 0);  // it fails: only what is stored remains
+  EXPECT_EQ(u.bytes(), 20'000u);
+}
+
+TEST(QuotaUsage, WhatIsCommittedDuringAWalkCountsAndTheNextUploadMeasuresAgain) {
+  QuotaUsage u;
+  u.set_measured(u.start_measuring(), 0, 0);
+  ASSERT_TRUE(u.reserve_file(0));
+  ASSERT_TRUE(u.reserve_bytes(300, 0));
+  auto ticket = u.start_measuring();
+  u.commit(300, 1);  // renamed into place while the walk runs: maybe seen, maybe not
+  u.set_measured(ticket, 1000, 4);
+  EXPECT_EQ(u.bytes(), 1300u) << "counted, at worst twice, never missed";
+  EXPECT_EQ(u.files(), 5u);
+  EXPECT_TRUE(u.needs_measuring()) << "the estimate is corrected by the next walk";
+  u.set_measured(u.start_measuring(), 1000, 4);
+  EXPECT_FALSE(u.needs_measuring());
+  EXPECT_EQ(u.bytes(), 1000u);
+}
+
+TEST(QuotaUsage, AFileBeingReplacedCountsOnceWhateverTheWalkSees) {
+  QuotaUsage u;
+  u.set_measured(u.start_measuring(), 700, 2);  // 500 of it is a file a STOR replaces
+  u.forget_stored(500);
+  EXPECT_EQ(u.bytes(), 200u);
+  u.set_measured(u.start_measuring(), 700, 2);  // the old file is still on disk
+  EXPECT_EQ(u.bytes(), 200u);
+  ASSERT_TRUE(u.reserve_bytes(600, 1000));
+  u.commit(600, 0, 500);  // the new file replaced the old one
+  EXPECT_EQ(u.bytes(), 800u);
+  u.set_measured(u.start_measuring(), 800, 2);
+  EXPECT_EQ(u.bytes(), 800u);
+  // A failed replacement: the old file counts again.
+  u.forget_stored(600);
+  ASSERT_TRUE(u.reserve_bytes(50, 0));
+  u.release(50, 0);
+  u.restore_stored(600);
+  EXPECT_EQ(u.bytes(), 800u);
+  u.set_measured(u.start_measuring(), 800, 2);
+  EXPECT_EQ(u.bytes(), 800u);
+}
+
 TEST(QuotaUsage, ParallelUploadsCannotTogetherPassTheQuota) {
   QuotaUsage u;
-  u.set_measured(0, 0);
+  u.set_measured(u.start_measuring(), 0, 0);
   std::atomic<std::uint64_t> granted{0};
   std::vector<std::thread> uploads;
   for (int i = 0; i < 4; ++i) {
