@@ -59,6 +59,9 @@ class Session {
     Stream& stream() { return tls ? static_cast<Stream&>(*tls) : tcp; }
     // Ends the transfer: TLS close_notify first, so the client knows the data is complete.
     Task<void> finish();
+    // Ends a transfer that is not complete with a TCP reset and no close_notify: a FIN (or a
+    // TLS close) looks like the end of a complete file to most clients.
+    void abort();
   };
 
   // Control connection.

@@ -235,8 +235,12 @@ Task<void> Session::send_file(UniqueFd file, std::string path, std::uint64_t off
       if (!ec) ec = co_await pace(false, *n);
     }
   }
-  co_await data->finish();
   bool complete = !ec && !shrank;
+  if (complete) {
+    co_await data->finish();
+  } else {
+    data->abort();
+  }
   if (complete) {
     co_await shielded(reply(226, "Transfer complete."));
   } else if (shrank) {
