@@ -41,6 +41,10 @@ class TcpStream final : public Stream {
   Task<std::error_code> write_all(std::span<const std::byte> buf) override;
   Task<std::error_code> shutdown() override;
   void close() override;
+  // Closes with a TCP reset (SO_LINGER {1, 0}) instead of a FIN: for a transfer that ended
+  // early, whose peer would take a FIN for the end of complete data. Same safe close path as
+  // close() (on io_uring, requests still queued for the descriptor are dealt with first).
+  void abort();
 
   std::error_code shutdown_write();
   // Both ways (SHUT_RDWR), to end a connection whose peer does not read: a send waiting for room

@@ -64,6 +64,9 @@ class Session {
     Stream& stream() { return tls ? static_cast<Stream&>(*tls) : tcp; }
     // Ends the transfer: TLS close_notify first, so the client knows the data is complete.
     Task<void> finish();
+    // Ends a transfer that is not complete with a TCP reset and no close_notify: a FIN (or a
+    // TLS close) looks like the end of a complete file to most clients.
+    void abort();
   };
 
   // Control connection.
@@ -196,6 +199,10 @@ class Session {
   void start_transfer(Task<void> transfer);
   std::string unique_upload_name() const;
   Result<UniqueFd> open_in_place(const std::string& path, bool append, std::uint64_t offset) const;
+  std::error_code commit_upload(UniqueFd& file, TempFile& temp, const std::string& path,
+                                std::error_code* dir_sync_error) const;
+  std::error_code finish_in_place(UniqueFd& file, UniqueFd& undo, const std::string& path,
+                                  bool created) const;
   // Opens the data connection, replies 150 with `opening`, and shakes hands over it under
   // PROT P; on failure it has replied (425/426/522) and returns nothing.
   Task<std::optional<DataConnection>> open_data_connection(std::string opening);

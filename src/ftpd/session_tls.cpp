@@ -189,4 +189,10 @@ Task<void> Session::DataConnection::finish() {
   stream().close();
 }
 
+void Session::DataConnection::abort() {
+  TcpStream& transport = tls ? tls->transport() : tcp;
+  transport.abort();
+  stream().close();
+}
+
 }  // namespace muxio::ftpd

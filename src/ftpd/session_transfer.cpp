@@ -248,8 +248,12 @@ Task<void> Session::send_file(UniqueFd file, std::string path, std::uint64_t off
       if (!ec) ec = co_await pace(false, *n);
     }
   }
-  co_await data->finish();
   bool complete = !ec && !shrank;
+  if (complete) {
+    co_await data->finish();
+  } else {
+    data->abort();
+  }
   if (complete) {
     co_await shielded(reply(226, "Transfer complete."));
   } else if (shrank) {
@@ -287,6 +291,32 @@ Result<UniqueFd> Session::open_in_place(const std::string& path, bool append,
     return errno_code(errno);
   }
   return f;
+}
+
+// Blocking: a complete upload under its temporary name replaces the file at `path`. Durable
+// before visible: the new content is on disk before it replaces the old file.
+std::error_code Session::commit_upload(UniqueFd& file, TempFile& temp, const std::string& path,
+                                       std::error_code* dir_sync_error) const {
+  if (settings_->fsync_uploads && ::fsync(file.get()) < 0) return errno_code(errno);
+  // Without fsync, a write error may show only at close (NFS, quotas): checked before the
+  // upload replaces anything.
+  if (auto ec = file.close()) return ec;
+  return vfs_.commit(temp, path, settings_->fsync_uploads, dir_sync_error);
+}
+
+// Blocking: an upload written in place (APPE, REST + STOR, STOU) is complete only once its
+// close succeeded: without fsync, a write error may show only there (NFS, quotas), and 226
+// would promise data that is lost. close frees the descriptor even when it fails, so `undo`
+// keeps the file open for the caller to take the upload back.
+std::error_code Session::finish_in_place(UniqueFd& file, UniqueFd& undo, const std::string& path,
+                                         bool created) const {
+  if (settings_->fsync_uploads && ::fsync(file.get()) < 0) return errno_code(errno);
+  undo = UniqueFd(::fcntl(file.get(), F_DUPFD_CLOEXEC, 0));
+  if (!undo) return errno_code(errno);
+  if (auto ec = file.close()) return ec;
+  // STOU made a new name: like a commit's rename, it is durable before the client hears 226.
+  if (created && settings_->fsync_uploads) return vfs_.sync_parent(path);
+  return {};
 }
 
 Task<void> Session::cmd_stor(const std::string& arg) {
@@ -416,17 +446,11 @@ Task<void> Session::receive_file(UniqueFd file, std::optional<TempFile> temp, st
   }
   co_await data->finish();         // under TLS, answers the client's close_notify with ours
   std::error_code dir_sync_error;  // the upload is in place, its name maybe not yet durable
+  UniqueFd undo;                   // in place: the file once `file` is closed, for the clean-up
   if (!net_error && !disk_error) {
-    // Durable before visible: the new content is on disk before it replaces the old file.
     disk_error = co_await shielded(offload_task([&]() -> std::error_code {
-      if (settings_->fsync_uploads && ::fsync(file.get()) < 0) return errno_code(errno);
-      // Without fsync, a write error may show only at close (NFS, quotas): checked before the
-      // upload replaces anything. In place, the descriptor stays open for the clean-up.
-      if (temp) {
-        if (auto ec = file.close()) return ec;
-        return vfs_.commit(*temp, path, settings_->fsync_uploads, &dir_sync_error);
-      }
-      return {};
+      return temp ? commit_upload(file, *temp, path, &dir_sync_error)
+                  : finish_in_place(file, undo, path, !unique_name.empty());
     }));
   }
   if (dir_sync_error) {
@@ -442,11 +466,12 @@ Task<void> Session::receive_file(UniqueFd file, std::optional<TempFile> temp, st
       if (!unique_name.empty()) {
         (void)vfs_.unlink(path);  // STOU: a name of our own that did not exist before
       } else if (size_before >= 0) {
-        (void)::ftruncate(file.get(), size_before);
+        (void)::ftruncate(file ? file.get() : undo.get(), size_before);
       }
     }));
   }
   file.reset();
+  undo.reset();
   if (complete) {
     commit_quota();
   } else {

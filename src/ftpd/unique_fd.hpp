@@ -7,6 +7,8 @@
 #include <system_error>
 #include <utility>
 
+#include "muxio/result.hpp"
+
 namespace muxio::ftpd {
 
 class UniqueFd {
@@ -30,13 +32,12 @@ class UniqueFd {
     if (fd_ >= 0) ::close(std::exchange(fd_, -1));
   }
   // Closes now and says whether close(2) failed: on NFS and some other file systems a write
-  // error (EIO, ENOSPC, EDQUOT) may show only here. The descriptor is gone either way (Linux
-  // frees it even when close reports an error, EINTR included, so it is never retried).
+  // error (EIO, ENOSPC, EDQUOT) may show only here. EINTR is an error too: the data may not have
+  // been written. The descriptor is gone either way (Linux frees it even when close reports an
+  // error, EINTR included), so it is never retried: the number may already be reused.
   std::error_code close() {
     if (fd_ < 0) return {};
-    if (::close(std::exchange(fd_, -1)) < 0 && errno != EINTR) {
-      return {errno, std::generic_category()};
-    }
+    if (::close(std::exchange(fd_, -1)) < 0) return errno_code(errno);
     return {};
   }
 

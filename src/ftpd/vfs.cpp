@@ -210,6 +210,16 @@ std::error_code Vfs::commit(TempFile& temp, std::string_view target, bool durabl
   return {};
 }
 
+std::error_code Vfs::sync_parent(std::string_view vpath) const {
+  auto p = parent_of(vpath);
+  if (!p) return p.error();
+  // The parent is an O_PATH descriptor, which fsync refuses (EBADF): open the directory itself.
+  UniqueFd dir(::openat(p->dir.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dir) return errno_code(errno);
+  if (::fsync(dir.get()) < 0) return errno_code(errno);
+  return {};
+}
+
 void Vfs::discard(TempFile& temp) const {
   temp.file.reset();
   if (!temp.temp_name.empty() && temp.dir) ::unlinkat(temp.dir.get(), temp.temp_name.c_str(), 0);

@@ -61,6 +61,8 @@ class Vfs {
                          std::error_code* dir_sync_error = nullptr) const;
   // Removes an upload that failed; the previous file at target is untouched.
   void discard(TempFile& temp) const;
+  // fsyncs the directory that holds vpath, so that a name created there survives a crash.
+  std::error_code sync_parent(std::string_view vpath) const;
 
  private:
   struct Parent {

@@ -38,6 +38,14 @@ void TcpStream::close() {
   if (fd_ >= 0) close_descriptor(proactor, std::exchange(fd_, -1));
 }
 
+void TcpStream::abort() {
+  if (fd_ >= 0) {
+    linger reset{1, 0};
+    (void)::setsockopt(fd_, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+  }
+  close();
+}
+
 Task<Result<TcpStream>> TcpStream::connect(EventLoop& loop, SocketAddress addr) {
   int fd = ::socket(addr.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) co_return errno_code(errno);
