@@ -9,9 +9,9 @@
 # Rows (TESTS, default all of "retr stor many logins idle list mlsd"):
 #   retr    one client RETR of a SIZE_MB file (curl), MB/s (10^6 bytes/s)
 #   stor    one client STOR of a SIZE_MB file (curl), MB/s
-#   many    MANY_CLIENTS clients at once each RETR a MANY_MB file (one curl --parallel):
-#           aggregate MB/s and the p99 of the per-client completion time (connect to 226)
-#   logins  LOGINS concurrent connect + USER/PASS + QUIT (selectors client), logins/s
+#   many    MANY_CLIENTS clients log in, then at once each RETR a MANY_MB file (ftp-load):
+#           aggregate MB/s and the p99 of the per-transfer time (RETR to 226)
+#   logins  LOGINS concurrent connect + USER/PASS + QUIT (ftp-load, one login each), logins/s
 #   idle    IDLE_SESSIONS control connections logged in and left idle: the growth of the
 #           server's PSS (summed over its whole process tree, from /proc/PID/smaps_rollup)
 #           divided by the sessions, KiB/session
@@ -106,6 +106,7 @@ PASSWORD=${PASSWORD:-muxbench-only-pw}
 BENCH_USER=muxbench
 PY=/usr/bin/python3 # not a pyenv shim: the system interpreter has python3-pyftpdlib
 LOAD="$PY bench/ftp_load.py"
+export FTP_LOAD=${FTP_LOAD:-$BIN_DIR/ftp-load} # apps/ftp_load: the logins and many rows
 
 # name | kind | rows ("all" or a list) | opt-in (run only when ONLY names it)
 SERVERS=(
@@ -167,8 +168,8 @@ fi
 
 # ------------------------------------------------------------------ tools and anchors
 
-if [ "$BIN_DIR" = build/bin ] && ! [ -x build/bin/muxftpd ]; then
-  log "build/bin/muxftpd missing, running make build"
+if [ "$BIN_DIR" = build/bin ] && ! { [ -x build/bin/muxftpd ] && [ -x build/bin/ftp-load ]; }; then
+  log "build/bin/muxftpd or ftp-load missing, running make build"
   make build >&2
 fi
 [ -x "$BIN_DIR/muxftpd" ] || log "$BIN_DIR/muxftpd not found: muxftpd rows will be skipped"

@@ -2,15 +2,15 @@
 
     ftp_load.py get      --port P --path big.bin  --expect-bytes N       # curl RETR, MB/s
     ftp_load.py put      --port P --path up.bin   --file LOCAL           # curl STOR, MB/s
-    ftp_load.py many-get --port P --path small.bin --clients 100 ...     # curl --parallel
-    ftp_load.py logins   --port P --count 500                            # selectors, logins/s
+    ftp_load.py many-get --port P --path small.bin --clients 100 ...     # ftp-load retr
+    ftp_load.py logins   --port P --count 500                            # ftp-load, logins/s
     ftp_load.py idle     --port P --count 1000 --server-pid PID          # PSS per idle session
     ftp_load.py list     --port P --path dir --command LIST|MLSD         # ms per listing
 
-Bulk transfers go through curl (C, libcurl's multi loop, one process for --parallel); the
-many-connection rows use a single-threaded selectors (epoll) client written here, which is
-cheap next to a login (one sha512-crypt hash is ~2 ms, the client's share of a login is a few
-tens of microseconds). Every result carries wall_s, load_cpu_s (this process and its curl
+Single transfers go through curl; the logins and many-get rows through ftp-load (apps/ftp_load:
+C++, raw epoll, independent of muxio; $FTP_LOAD or --ftp-load), whose CPU per login and per MB is
+a small fraction of the servers'. The idle row uses a single-threaded selectors (epoll) client
+written here: it measures the server's memory, not a rate. Every result carries wall_s, load_cpu_s (this process and its curl
 children) and, given --server-pid, server_cpu_s (user + system of the whole process tree under
 that pid, reaped children included), so the table can tell which side was the bottleneck.
 Everything is bounded by --timeout.
@@ -354,25 +354,44 @@ def login_steps(args):
     return [(None, "2"), (f"USER {args.user}", "3"), (f"PASS {args.password}", "2")]
 
 
-def cmd_logins(args):
-    steps = login_steps(args) + [("QUIT", "2")]
-    deadline = time.monotonic() + args.timeout
+def run_ftp_load(args, mode_args):
+    """ftp-load (apps/ftp_load, C++, raw epoll): the many-connection rows' load, so that they
+    measure the servers and not this interpreter. Its JSON, plus this process's meter fields."""
+    tls = ["--tls"] if os.environ.get("FTP_TLS") == "1" else []
+    argv = [args.ftp_load, f"{args.host}:{args.port}", "--user", args.user, "--password-env",
+            "FTP_PASSWORD", "--json", "--threads", "1", "--timeout",
+            f"{args.greeting_timeout:g}", *tls, *mode_args]
+    env = dict(os.environ, FTP_PASSWORD=args.password)
     with Meter(args.server_pid) as m:
-        sessions = run_sessions(args, args.count, steps, args.count, deadline)
-    ok = [s for s in sessions if s.error is None]
-    times = [s.t_done - s.t0 for s in ok]
-    out = {"count": args.count, "ok_logins": len(ok), "failed_logins": args.count - len(ok)}
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=args.timeout + 30,
+                              env=env)
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+    if not lines:
+        raise RuntimeError(f"ftp-load exit {proc.returncode}: {proc.stderr.strip()[-300:]}")
+    return json.loads(lines[-1]), m
+
+
+def failure_summary(failures):
+    return "; ".join(f"{n}x {reason}" for reason, n in
+                     sorted(failures.items(), key=lambda kv: -kv[1])[:3])
+
+
+def cmd_logins(args):
+    # A burst: every login starts at once, each client logs in once (connect to 230), then QUITs.
+    r, m = run_ftp_load(args, ["--mode", "login", "--clients", str(args.count), "--rounds", "1",
+                               "--seconds", "0"])
+    ok = r["ops"]
+    out = {"count": args.count, "ok_logins": ok, "failed_logins": args.count - ok}
     out.update(m.fields())
+    out["load_generator"] = "ftp-load"
     if ok:
-        last = max(s.t_done for s in ok)
-        first = min(s.t0 for s in sessions if s.t0 is not None)
-        out["span_s"] = round(last - first, 4)  # first connect to last successful QUIT
-        out["logins_per_s"] = round(len(ok) / max(last - first, 1e-9), 1)
-        out["p50_s"] = round(percentile(times, 50), 4)
-        out["p99_s"] = round(percentile(times, 99), 4)
-    if len(ok) < args.count:
+        out["span_s"] = round(r["seconds"], 4)
+        out["logins_per_s"] = round(ok / max(r["seconds"], 1e-9), 1)
+        out["p50_s"] = round(r["p50_ms"] / 1000, 4)
+        out["p99_s"] = round(r["p99_ms"] / 1000, 4)
+    if ok < args.count:
         # Lost logins are reported next to the rate; only a row with no login at all failed.
-        out["error"] = error_summary(sessions)
+        out["error"] = failure_summary(r["failures"])
         out["failed"] = not ok
     return out
 
@@ -574,51 +593,25 @@ def curl_result(m, out, err, expect):
 
 
 def cmd_many_get(args):
-    with tempfile.NamedTemporaryFile("w", suffix=".curlrc") as cfg:
-        for _ in range(args.clients):
-            cfg.write(f'url = "{url(args, args.path)}"\noutput = "/dev/null"\n')
-        cfg.flush()
-        with Meter(args.server_pid) as m:
-            # A connection lost in an overflowing listen queue never gets its 220: give it up
-            # after --greeting-timeout instead of waiting for --timeout. (curl's connect timeout
-            # covers FTP's greeting and login, not the transfer.)
-            out, err = run_curl(["--parallel", "--parallel-immediate", "--parallel-max",
-                                 str(args.clients), "--connect-timeout",
-                                 f"{args.greeting_timeout:g}", "-K", cfg.name, "-w",
-                                 "%{time_total} %{size_download} %{exitcode}\\n"], args.timeout)
-    r = m.fields()
-    times, codes = [], {}
-    for line in (out or "").splitlines():
-        try:
-            t, size, code = line.split()
-        except ValueError:
-            continue
-        if int(code) == 0 and int(float(size)) == args.expect_bytes:
-            times.append(float(t))
-        else:
-            codes[int(code)] = codes.get(int(code), 0) + 1
-    bad = args.clients - len(times)
-    ok_bytes = len(times) * args.expect_bytes
-    # Every transfer starts at once (--parallel-immediate), so the last one to finish marks the
-    # end; lost transfers are reported, not waited for.
-    r.update(clients=args.clients, ok_transfers=len(times), failed_transfers=bad, bytes=ok_bytes)
-    if times:
-        # Lost transfers count as slower than every other in the percentiles; a percentile that
-        # lands on one is given as the give-up time, flagged as a lower bound.
-        every = times + [float("inf")] * bad
-        r.update(aggregate_mb_per_s=round(ok_bytes / 1e6 / max(max(times), 1e-9), 1),
-                 max_ok_s=round(max(times), 3))
-        if bad:  # the CPU table then divides by the time the work took, not the wait
-            r["span_s"] = round(max(times), 3)
-        for p in (50, 99):
-            v = percentile(every, p)
-            r[f"p{p}_s"] = round(v, 3) if v != float("inf") else args.greeting_timeout
-            if v == float("inf"):
-                r[f"p{p}_lower_bound"] = True
+    # Every client logs in first; then all RETR at once (one round each), so the row measures
+    # transfers; p50/p99 are per transfer (the RETR command to its 226).
+    r, m = run_ftp_load(args, ["--mode", "retr", "--path", args.path, "--clients",
+                               str(args.clients), "--rounds", "1", "--seconds", "0"])
+    out = m.fields()
+    ok = r["ops"]
+    bad = args.clients - ok
+    out.update(clients=args.clients, ok_transfers=ok, failed_transfers=bad, bytes=r["bytes"],
+               load_generator="ftp-load")
+    if ok:
+        out.update(aggregate_mb_per_s=round(r["bytes"] / 1e6 / max(r["seconds"], 1e-9), 1),
+                   max_ok_s=round(r["max_ms"] / 1000, 3),
+                   p50_s=round(r["p50_ms"] / 1000, 3), p99_s=round(r["p99_ms"] / 1000, 3))
+        if bad:
+            out["span_s"] = round(r["seconds"], 3)
     if bad:
-        what = ", ".join(f"{n}x curl exit {c}" for c, n in sorted(codes.items())) or err
-        r.update(error=f"{bad} of {args.clients} transfers failed ({what})", failed=not times)
-    return r
+        out.update(error=f"{bad} of {args.clients} transfers failed "
+                         f"({failure_summary(r['failures'])})", failed=not ok)
+    return out
 
 
 # ---------------------------------------------------------------- main
@@ -644,6 +637,8 @@ def main():
                     help="logins/idle: seconds to wait for the 220 before counting a connection "
                     "lost; many-get: for the 220 and the login")
     ap.add_argument("--settle", type=float, default=1.0, help="idle: seconds before measuring")
+    ap.add_argument("--ftp-load", default=os.environ.get("FTP_LOAD", "build/bin/ftp-load"),
+                    help="the ftp-load binary (logins and many-get rows)")
     ap.add_argument("--command", default="LIST")
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--expect-entries", type=int, default=0)

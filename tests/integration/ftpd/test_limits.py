@@ -313,11 +313,15 @@ def flood_without_reading(srv, login: bool) -> socket.socket:
 
 def dropped_by_server(s: socket.socket, timeout: float) -> bool:
     """True when the server drops the connection within timeout while the client still does not
-    read: its close resets the connection (the NOOPs it holds are unread), and a send fails."""
+    read: its close resets the connection (the commands it holds are unread), and a send fails.
+    The client goes on pipelining commands with long replies: on loopback the kernel may grow the
+    server's send buffer to megabytes (seen on io_uring), and a server that can still queue its
+    replies there is not stuck yet; the flood fills it, and then the write bound must cut."""
+    flood = b"FEAT\r\n" * 200
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            s.send(b"NOOP\r\n")
+            s.send(flood)
         except BlockingIOError:
             pass
         except OSError:  # ECONNRESET, EPIPE
