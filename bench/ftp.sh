@@ -113,6 +113,7 @@ SERVERS=(
   "muxftpd|muxftpd|all|"
   "vsftpd|vsftpd|all|"
   "pure-ftpd|pure-ftpd|all|"
+  "proftpd|proftpd|all|"
   "pyftpdlib|pyftpdlib|all|"
   "muxftpd-plain|muxftpd-plain|logins|"
   "muxftpd-argon2id|muxftpd-argon2id|logins|opt-in"
@@ -123,7 +124,7 @@ log() { printf 'ftp.sh: %s\n' "$*" >&2; }
 
 # FTPS: every control and data connection in TLS (AUTH TLS, PROT P; curl --ssl-reqd), with a
 # self-signed certificate made for the run; the bulk rows only, and the servers set up for it.
-TLS_SERVERS='muxftpd|vsftpd'
+TLS_SERVERS='muxftpd|vsftpd|proftpd'
 TLS_TESTS='retr stor many'
 case $TLS in
   0) ;;
@@ -193,6 +194,41 @@ if [ -z "$PUREFTPD" ]; then
       log "could not fetch pure-ftpd (apt-get update first?): pure-ftpd will be skipped"
   fi
 fi
+
+# proftpd: likewise (proftpd-core conflicts with ftp-server too), with proftpd-mod-crypto for
+# mod_tls, and those of their shared libraries that are not installed, unpacked next to them and
+# found through LD_LIBRARY_PATH by proftpd alone (PROFTPD_LIBS).
+PROFTPD=$(command -v proftpd || true)
+PROFTPD_MODS=/usr/lib/proftpd
+PROFTPD_LIBS=""
+if [ -z "$PROFTPD" ]; then
+  PROFTPD=$PKG_DIR/proftpd/usr/sbin/proftpd
+  PROFTPD_MODS=$PKG_DIR/proftpd/usr/lib/proftpd
+  if ! [ -x "$PROFTPD" ]; then
+    log "unpacking Debian's proftpd-core into $PKG_DIR (it conflicts with vsftpd, so not installed)"
+    pft_pkgs=(proftpd-core proftpd-mod-crypto)
+    for p in libhiredis0.14 libmemcached11 libmemcachedutil2 libhashkit2 libpcre2-posix3; do
+      dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q ' installed$' || pft_pkgs+=("$p")
+    done
+    mkdir -p "$PKG_DIR/proftpd-debs"
+    (cd "$PKG_DIR/proftpd-debs" && rm -f ./*.deb &&
+      timeout 120 apt-get download -o APT::Sandbox::User=root "${pft_pkgs[@]}" >&2 &&
+      rm -rf ../proftpd ../proftpd.part &&
+      for deb in ./*.deb; do dpkg-deb -x "$deb" ../proftpd.part || exit 1; done &&
+      mv ../proftpd.part ../proftpd) ||
+      log "could not fetch proftpd (apt-get update first?): proftpd will be skipped"
+  fi
+  if [ -x "$PROFTPD" ]; then
+    PROFTPD_LIBS=$(find "$PKG_DIR/proftpd/usr/lib" -mindepth 1 -maxdepth 1 -type d \
+      -name '*-linux-*' | paste -sd:)
+    if LD_LIBRARY_PATH=$PROFTPD_LIBS ldd "$PROFTPD" "$PROFTPD_MODS/mod_tls.so" 2>/dev/null |
+      grep 'not found' >&2; then
+      log "proftpd misses the shared libraries above (rm -rf $PKG_DIR/proftpd to fetch again)"
+    fi
+  fi
+fi
+# mod_tls is a module of its own (proftpd-mod-crypto): the TLS=1 rows need it.
+proftpd_tls() { [ -f "$PROFTPD_MODS/mod_tls.so" ]; }
 
 # Many sessions: the servers inherit this limit, the load generator too.
 need_fds=$((IDLE_SESSIONS * 3 + LOGINS * 3 + 1000))
@@ -379,6 +415,67 @@ EOF
         -f "$dir/pureftpd.passwd" >/dev/null 2>&1 ||
         pure-pw mkdb "$dir/pureftpd.pdb" -f "$dir/pureftpd.passwd" >/dev/null
       ;;
+    proftpd)
+      # AuthUserFile (passwd format, the same $6$ hash, muxbench's uid/gid, home = the root) and
+      # nothing else: no PAM, no /etc/passwd. DelayEngine off: mod_delay pads USER and PASS to
+      # the usual login time against timing attacks (the others do not; with it on, 50 logins
+      # ran at ~35/s with the server half idle). UseSendfile and the TLS session reuse that
+      # mod_tls requires on data connections stay at their defaults (on). SystemLog: 3 lines a
+      # session into the temp dir.
+      local group
+      group=$(id -gn "$BENCH_USER")
+      printf '%s:%s:%s:%s::%s:/usr/sbin/nologin\n' "$BENCH_USER" "$pw_hash" "$bench_uid" \
+        "$bench_gid" "$dir/root" >"$dir/proftpd.passwd"
+      printf '%s:x:%s:\n' "$group" "$bench_gid" >"$dir/proftpd.group"
+      chmod 600 "$dir/proftpd.passwd" "$dir/proftpd.group"
+      cat >"$dir/proftpd.conf" <<EOF
+ServerType standalone
+ServerName "bench/ftp.sh proftpd"
+UseIPv6 off
+DefaultAddress 127.0.0.1
+SocketBindTight on
+Port PORT
+User $BENCH_USER
+Group $group
+Umask 022
+AllowOverwrite on
+MaxInstances $max_clients
+PassivePorts $pasv_low $pasv_high
+UseReverseDNS off
+<IfModule mod_ident.c>
+  IdentLookups off
+</IfModule>
+AuthOrder mod_auth_file.c
+AuthUserFile $dir/proftpd.passwd
+AuthGroupFile $dir/proftpd.group
+RequireValidShell off
+DefaultRoot ~
+ScoreboardFile $dir/proftpd.scoreboard
+PidFile $dir/proftpd.pid
+DelayTable $dir/proftpd.delay
+DelayEngine off
+SystemLog $dir/proftpd.log
+TransferLog NONE
+WtmpLog off
+ControlsEngine off
+ModulePath $PROFTPD_MODS
+EOF
+      if [ "$TLS" = 1 ]; then
+        # mod_tls: TLS for logins and data (TLSRequired on), session reuse required (default).
+        cat >>"$dir/proftpd.conf" <<EOF
+LoadModule mod_tls.c
+TLSEngine on
+TLSRequired on
+TLSRSACertificateFile $tmp/tls.crt
+TLSRSACertificateKeyFile $tmp/tls.key
+TLSProtocol TLSv1.2 TLSv1.3
+TLSCipherSuite HIGH
+TLSVerifyClient off
+TLSLog $dir/tls.log
+EOF
+      fi
+      chmod 600 "$dir/proftpd.conf"
+      ;;
   esac
 }
 
@@ -409,6 +506,12 @@ server_cmd() {
         -c "$max_clients" -C "$max_clients" -p "$low:$high" -L "$((LIST_ENTRIES * 10)):5" \
         -f none -I 15
       ;;
+    proftpd)
+      # -n: in the foreground; starts as root, serves as User/Group muxbench.
+      sed -i "s/^Port .*/Port $p/" "$dir/proftpd.conf"
+      [ -z "$PROFTPD_LIBS" ] || printf '%s\n' env "LD_LIBRARY_PATH=$PROFTPD_LIBS"
+      printf '%s\n' "$PROFTPD" -n -c "$dir/proftpd.conf"
+      ;;
     pyftpdlib)
       printf '%s\n' "${as_bench[@]}" "$PY" bench/ftp_pyftpdlib_server.py --port "$p" \
         --root "$dir/root" --user "$BENCH_USER" --hash "$pw_hash" --passive-ports "$low-$high" \
@@ -423,6 +526,7 @@ server_ready() {
     muxftpd*) [ -x "$BIN_DIR/muxftpd" ] ;;
     vsftpd) command -v vsftpd >/dev/null ;;
     pure-ftpd) [ -x "$PUREFTPD" ] ;;
+    proftpd) [ -x "$PROFTPD" ] && { [ "$TLS" = 0 ] || proftpd_tls; } ;;
     pyftpdlib) "$PY" -c 'import pyftpdlib' 2>/dev/null ;;
   esac
 }
@@ -436,6 +540,7 @@ describe() {
     muxftpd-argon2id) model="one process, $MUX_THREADS $MUX_IO loop(s) + offload pool" hash=argon2id ;;
     vsftpd) model="process per session (+ privileged helper), PAM" ;;
     pure-ftpd) model="process per session (privsep), puredb" ;;
+    proftpd) model="process per session, AuthUserFile" ;;
     pyftpdlib) model="FTPServer, one process, one thread" ;;
   esac
   printf '"hash":"%s","model":"%s"' "$hash" "$model"
@@ -570,6 +675,8 @@ pinning=$([ ${#srv_pin[@]} -gt 0 ] && echo "server cpu 0, load cpu 1" || echo "n
 skipped_list=$(printf '%s; ' "${skipped[@]+"${skipped[@]}"}")
 versions="vsftpd $(dpkg-query -W -f='${Version}' vsftpd 2>/dev/null || echo '?'); $(
 )pure-ftpd $("$PUREFTPD" --help 2>&1 | head -n 1 | awk '{print $2}' || echo '?'); $(
+)proftpd $(env LD_LIBRARY_PATH="$PROFTPD_LIBS" "$PROFTPD" -v 2>/dev/null | awk '{print $3}' ||
+  echo '?')$(proftpd_tls && echo ' + mod_tls' || true); $(
 )pyftpdlib $("$PY" -c 'import pyftpdlib; print(pyftpdlib.__ver__)' 2>/dev/null || echo '?'); $(
 )muxftpd $(grep -m1 '^CMAKE_BUILD_TYPE' "$BIN_DIR/../CMakeCache.txt" 2>/dev/null | cut -d= -f2 ||
   echo '?') build"
