@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# FTP server benchmark: muxftpd against vsftpd, pure-ftpd and pyftpdlib, same loads, same files,
-# same password hash, same machine.
+# FTP server benchmark: muxftpd against vsftpd, pure-ftpd, ProFTPD and pyftpdlib, same loads, same
+# files, same password hash, same machine.
 #
 #   bash bench/ftp.sh                          # everything, SIZE_MB=1024, ROUNDS=3
 #   SIZE_MB=16 ROUNDS=1 bash bench/ftp.sh      # a quick look
@@ -23,14 +23,14 @@
 # every row ROUNDS times, servers interleaved; the table shows medians), ONLY (an extended regex
 # of server names to run), TESTS (rows to run), MUX_THREADS (muxftpd --threads, 1), MUX_IO
 # (muxftpd --io, epoll; uring makes the kernel do the transfers: splice, file writes), TLS (1:
-# FTPS, explicit AUTH TLS with protected data connections, for muxftpd and vsftpd and the rows
-# retr, stor, many; default 0), MUX_FSYNC
+# FTPS, explicit AUTH TLS with protected data connections, for muxftpd, vsftpd and proftpd and
+# the rows retr, stor, many; default 0), MUX_FSYNC
 # (0: muxftpd's fsync_uploads off like the anchors, which never fsync; 1: on), BIN_DIR (default
 # build/bin; when left at the default, a missing muxftpd is built with `make build`), PORT_BASE
 # (17600; control ports), PASV_BASE (20000; each server gets its own 500 passive ports, below
 # the ephemeral range), DATA_DIR (/var/tmp/muxftpd-bench-data: the test files, created once from
 # /dev/urandom and kept for the next run; delete it to get the disk space back), PKG_DIR
-# (/var/tmp/muxftpd-bench-pkgs: pure-ftpd unpacked there, see below).
+# (/var/tmp/muxftpd-bench-pkgs: pure-ftpd and proftpd unpacked there, see below).
 #
 # Servers, each started fresh for every row, on its own port, with its own temporary config and
 # root directory (hard links to the same files), pinned to cpu 0; load on cpu 1:
@@ -41,6 +41,12 @@
 #                     helper); local user muxbench through PAM (pam_unix, /etc/shadow)
 #   pure-ftpd         1.0.50 (privsep): a process per session; a virtual user in a puredb in the
 #                     temp dir, mapped to muxbench's uid
+#   proftpd           1.3.8 (Debian's proftpd-core, + mod_tls from proftpd-mod-crypto for TLS=1):
+#                     standalone, a process per session, started as root, serving as muxbench;
+#                     an AuthUserFile in the temp dir (passwd format: the $6$ hash, muxbench's
+#                     uid/gid, home = the root, DefaultRoot there), not PAM; no DNS/ident
+#                     lookups; DelayEngine off (mod_delay pads USER/PASS against timing attacks;
+#                     the others do not); sendfile on as by default; logs only to the temp dir
 #   pyftpdlib         FTPServer (one process, one thread, epoll), bench/ftp_pyftpdlib_server.py;
 #                     runs as muxbench
 #   muxftpd-plain     logins row only: --user muxbench:PASSWORD (plain text in memory, no hash):
@@ -56,14 +62,16 @@
 #     (default muxbench-only-pw) as a $6$ hash on every run;
 #   - /etc/pam.d/muxbench-ftp: pam_unix auth/account for vsftpd (Debian's own vsftpd PAM file
 #     requires a login shell in /etc/shells);
-#   - vsftpd and pure-ftpd conflict in Debian (both provide ftp-server), so vsftpd is installed
-#     (scripts/deps.sh) and pure-ftpd is fetched with `apt-get download` and unpacked into
-#     PKG_DIR with dpkg-deb -x (no maintainer scripts, no service).
+#   - vsftpd, pure-ftpd and proftpd-core conflict in Debian (all provide ftp-server), so vsftpd
+#     is installed (scripts/deps.sh) and pure-ftpd and proftpd-core (+ proftpd-mod-crypto, and
+#     the libraries of theirs that are not installed: libhiredis, libmemcached, ...) are fetched
+#     with `apt-get download` and unpacked into PKG_DIR with dpkg-deb -x (no maintainer scripts,
+#     no service); proftpd finds its libraries there through LD_LIBRARY_PATH, set for it alone.
 # To undo: userdel muxbench; rm /etc/pam.d/muxbench-ftp; rm -rf DATA_DIR PKG_DIR.
 #
 # Reading the table:
 #   - "N of M lost": connections that overflowed the server's listen backlog (pure-ftpd listens
-#     with 9, vsftpd 32, pyftpdlib 100, muxftpd 1024). Linux answers the excess with SYN cookies
+#     with 9, vsftpd 32, pyftpdlib 100, proftpd 128, muxftpd 1024). Linux answers the excess with SYN cookies
 #     and drops the client's ACK while the accept queue is full, so the client believes it is
 #     connected and the server never hears of it: the client gives up after 10 s without a
 #     greeting (15 s for greeting + login in `many`). Rates are over the connections that got
@@ -163,7 +171,7 @@ for t in $TESTS; do
   esac
 done
 if [ "$(id -u)" -ne 0 ]; then
-  log "run as root: the anchors need a system user and vsftpd/pure-ftpd start as root"
+  log "run as root: the anchors need a system user and vsftpd/pure-ftpd/proftpd start as root"
   exit 2
 fi
 
@@ -298,7 +306,8 @@ mux_tls=()
 if [ "$TLS" = 1 ]; then
   openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
     -keyout "$tmp/tls.key" -out "$tmp/tls.crt" 2>/dev/null
-  chown "$BENCH_USER:" "$tmp/tls.key" "$tmp/tls.crt" # muxftpd runs as muxbench; vsftpd as root
+  # muxftpd runs as muxbench; vsftpd and proftpd read them as root.
+  chown "$BENCH_USER:" "$tmp/tls.key" "$tmp/tls.crt"
   chmod 600 "$tmp/tls.key"
   # Client scope: curl --parallel shares one session cache across its transfers (vsftpd's
   # require_ssl_reuse accepts any session of the server, which is wider still).
@@ -676,7 +685,7 @@ skipped_list=$(printf '%s; ' "${skipped[@]+"${skipped[@]}"}")
 versions="vsftpd $(dpkg-query -W -f='${Version}' vsftpd 2>/dev/null || echo '?'); $(
 )pure-ftpd $("$PUREFTPD" --help 2>&1 | head -n 1 | awk '{print $2}' || echo '?'); $(
 )proftpd $(env LD_LIBRARY_PATH="$PROFTPD_LIBS" "$PROFTPD" -v 2>/dev/null | awk '{print $3}' ||
-  echo '?')$(proftpd_tls && echo ' + mod_tls' || true); $(
+  echo '?')$(if proftpd_tls; then echo ' + mod_tls'; fi); $(
 )pyftpdlib $("$PY" -c 'import pyftpdlib; print(pyftpdlib.__ver__)' 2>/dev/null || echo '?'); $(
 )muxftpd $(grep -m1 '^CMAKE_BUILD_TYPE' "$BIN_DIR/../CMakeCache.txt" 2>/dev/null | cut -d= -f2 ||
   echo '?') build"
@@ -744,10 +753,11 @@ print()
 print(f"- CPU: {cpu}; kernel {kernel}; {pinning}; load average before the run: {loadavg}")
 print(f"- {versions}; muxftpd --threads {mux_threads} (+ its 4-thread offload pool), "
       f"fsync_uploads {'on' if mux_fsync == '1' else 'off (the anchors never fsync)'}")
-print("- worker model as shipped: muxftpd one process; vsftpd and pure-ftpd a process per "
-      "session (see processes/session below); pyftpdlib FTPServer, one process, one thread")
+print("- worker model as shipped: muxftpd one process; vsftpd, pure-ftpd and proftpd a process "
+      "per session (see processes/session below); pyftpdlib FTPServer, one process, one thread")
 print("- password: the same $6$ sha512-crypt hash everywhere (muxftpd --users-file; vsftpd PAM "
-      "pam_unix + /etc/shadow; pure-ftpd puredb, crypt(3); pyftpdlib crypt(3) authorizer); "
+      "pam_unix + /etc/shadow; pure-ftpd puredb, crypt(3); proftpd AuthUserFile, crypt(3); "
+      "pyftpdlib crypt(3) authorizer); "
       "muxftpd-plain: plain text in memory (--user); muxftpd-argon2id: `muxftpd passwd`")
 print("- files: hot in the page cache (made once); RETR/LIST read from memory, STOR writes "
       "to the page cache")
@@ -824,7 +834,7 @@ if lost_notes:
     print("Lost logins and transfers: connections that never got a greeting within 10 s "
           "(logins) or a greeting and login within 15 s (many: curl exit 28), because the server's "
           "listen backlog overflowed (backlogs: pure-ftpd 9, vsftpd 32, pyftpdlib 100, "
-          "muxftpd 1024) and Linux then drops the client's SYN-cookie ACK:")
+          "proftpd 128, muxftpd 1024) and Linux then drops the client's SYN-cookie ACK:")
     print()
     for n in lost_notes:
         print(f"- {n}")
