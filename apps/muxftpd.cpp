@@ -63,8 +63,9 @@ void sweep_stale_uploads(const ServerContext& ctx) {
   std::vector<std::string> dirs(1, ctx.config.root);
   if (!ctx.config.anonymous_root.empty()) dirs.push_back(ctx.config.anonymous_root);
   for (const auto& dir : dirs) {
-    auto sweep = remove_stale_uploads(dir);
-    ctx.log->info("start-up: removed {} stale upload file(s) under {}", sweep.removed, dir);
+    auto sweep = remove_stale_uploads(dir, ctx.config.node_name);
+    ctx.log->info("start-up: removed {} stale upload file(s){} under {}", sweep.removed,
+                  ctx.config.node_name.empty() ? "" : " of node " + ctx.config.node_name, dir);
     if (sweep.failed > 0) {
       ctx.log->warn("start-up: could not remove {} stale upload file(s) under {}", sweep.failed,
                     dir);
@@ -105,6 +106,10 @@ int main(int argc, char** argv) {
   auto* o_listen = app.add_option("--listen", flags.listen, "HOST:PORT, repeatable ([::1]:2121)");
   auto* o_root =
       app.add_option("--root", flags.root, "directory served (homes are relative to it)");
+  auto* o_node = app.add_option(
+      "--node-name", flags.node_name,
+      "this node's name when several share the root: tags its upload temporaries, and the "
+      "start-up sweep removes only its own");
   app.add_option("--user", user_flags, "NAME:PASSWORD[:PERMS] account in memory (repeatable)");
   auto* o_users = app.add_option("--users-file", flags.users_file, "NAME:HASH:PERMS:HOME lines");
   app.add_option("--demo-user", demo_user, "add NAME with a random password, printed at start");
@@ -197,6 +202,13 @@ int main(int argc, char** argv) {
   }
   if (o_listen->count() > 0) cfg.listen = flags.listen;
   if (o_root->count() > 0) cfg.root = flags.root;
+  if (o_node->count() > 0) {
+    if (auto e = node_name_error(flags.node_name); !e.empty()) {
+      std::cerr << "muxftpd: --node-name: " << e << "\n";
+      return 2;
+    }
+    cfg.node_name = flags.node_name;
+  }
   if (o_users->count() > 0) cfg.users_file = flags.users_file;
   if (o_anon->count() > 0) cfg.anonymous = flags.anonymous;
   if (o_io->count() > 0) cfg.io = flags.io;

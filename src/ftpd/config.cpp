@@ -121,6 +121,16 @@ void apply_reloadable(const ServerConfig& from, ServerConfig& to) {
   to.network.passive_trusted_networks = from.network.passive_trusted_networks;
 }
 
+std::string node_name_error(std::string_view name) {
+  if (name.empty() || name.size() > 32) return "1 to 32 characters";
+  for (char c : name) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_';
+    if (!ok) return "only letters, digits, '-' and '_'";
+  }
+  return {};
+}
+
 std::error_code load_config_file(const std::string& path, ServerConfig& cfg, std::string* error) {
   toml::table t;
   try {
@@ -208,6 +218,11 @@ std::error_code load_config_file(const std::string& path, ServerConfig& cfg, std
     cfg.max_command_line = static_cast<std::size_t>(*v);
   }
   read(t, "fsync_uploads", cfg.fsync_uploads);
+  read(t, "node_name", cfg.node_name);
+  if (auto e = node_name_error(cfg.node_name); !cfg.node_name.empty() && !e.empty()) {
+    *error = path + ": node_name: " + e;
+    return errno_code(EINVAL);
+  }
   read(t, "banner", cfg.banner);
   read(t, "xferlog", cfg.xferlog);
   read(t, "log_level", cfg.log_level);

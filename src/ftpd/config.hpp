@@ -45,6 +45,10 @@ struct ServerConfig {
   QuotaLimits quota;          // per user, over their home directory; 0: unlimited
   std::size_t max_command_line = 4096;
   bool fsync_uploads = true;  // an upload is on disk before it replaces the old file
+  // Several nodes serving one shared root (a cluster): each names itself, so that its upload
+  // temporaries carry its name and its start-up sweep removes only its own, never an upload
+  // another node is writing. Empty (one node): every stale temporary is this server's.
+  std::string node_name;
   // SIGTERM/SIGINT: how long running transfers may go on (new connections are refused and idle
   // sessions closed at once); a second signal stops at once.
   std::chrono::seconds shutdown_grace{30};
@@ -94,6 +98,10 @@ std::error_code load_config_file(const std::string& path, ServerConfig& cfg, std
 // grace, command-line limit, fsync_uploads, log level, passive addressing) from `from` into `to`.
 // Sessions started before keep the values they started with.
 void apply_reloadable(const ServerConfig& from, ServerConfig& to);
+
+// A node name: 1 to 32 letters, digits, '-' or '_' (it becomes part of file names). The error
+// text, or "" when it is valid.
+std::string node_name_error(std::string_view name);
 
 // "off", "optional", "required".
 bool parse_tls_mode(std::string_view s, ServerConfig::TlsMode& mode);

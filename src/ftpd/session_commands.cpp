@@ -110,6 +110,7 @@ Task<void> Session::cmd_pass(const std::string& arg) {
     co_return;
   }
   vfs_ = std::move(*vfs);
+  vfs_.set_node(server_.config.node_name);
   user_slot_ = std::move(user_slot);
   user_ = std::make_shared<const User>(*user);
   user_name_ = name;

@@ -8,9 +8,10 @@ namespace muxio::ftpd {
 
 namespace fs = std::filesystem;
 
-StaleUploadSweep remove_stale_uploads(const std::string& dir, std::size_t max_entries,
-                                      int max_depth) {
+StaleUploadSweep remove_stale_uploads(const std::string& dir, std::string_view node,
+                                      std::size_t max_entries, int max_depth) {
   StaleUploadSweep sweep;
+  const std::string prefix = temp_prefix(node);
   std::error_code ec;
   // Symbolic links are listed, never followed: the sweep stays inside dir.
   fs::recursive_directory_iterator it(dir, fs::directory_options::skip_permission_denied, ec);
@@ -25,7 +26,7 @@ StaleUploadSweep remove_stale_uploads(const std::string& dir, std::size_t max_en
       sweep.incomplete = true;
     }
     const fs::path& path = it->path();
-    if (path.filename().native().rfind(kTempPrefix, 0) != 0) continue;
+    if (path.filename().native().rfind(prefix, 0) != 0) continue;
     std::error_code status_error;
     if (!fs::is_regular_file(it->symlink_status(status_error))) continue;
     std::error_code remove_error;

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <string>
+#include <string_view>
 
 namespace muxio::ftpd {
 
@@ -16,8 +17,10 @@ struct StaleUploadSweep {
 };
 
 // Walks the tree under dir without following symbolic links, at most max_depth levels deep and
-// max_entries entries in all, and removes the regular files whose names begin with kTempPrefix.
-StaleUploadSweep remove_stale_uploads(const std::string& dir, std::size_t max_entries = 1'000'000,
-                                      int max_depth = 64);
+// max_entries entries in all, and removes the regular files whose names begin with
+// temp_prefix(node): with a node name (a cluster sharing dir), only that node's temporaries;
+// without one, every upload temporary.
+StaleUploadSweep remove_stale_uploads(const std::string& dir, std::string_view node = {},
+                                      std::size_t max_entries = 1'000'000, int max_depth = 64);
 
 }  // namespace muxio::ftpd

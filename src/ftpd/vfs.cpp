@@ -38,6 +38,15 @@ std::string random_suffix() {
 
 }  // namespace
 
+std::string temp_prefix(std::string_view node) {
+  std::string prefix(kTempPrefix);
+  if (!node.empty()) {
+    prefix += node;
+    prefix += '.';
+  }
+  return prefix;
+}
+
 Result<Vfs> Vfs::open_root(const std::string& dir) {
   int fd = ::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return errno_code(errno);
@@ -178,7 +187,7 @@ Result<TempFile> Vfs::create_temp(std::string_view target) const {
   auto p = parent_of(target);
   if (!p) return p.error();
   for (int attempt = 0; attempt < 8; ++attempt) {
-    std::string name = std::string(kTempPrefix) + random_suffix();
+    std::string name = temp_prefix_ + random_suffix();
     int fd = ::openat(p->dir.get(), name.c_str(),
                       O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
     if (fd >= 0) return TempFile{UniqueFd(fd), std::move(p->dir), std::move(name)};

@@ -30,13 +30,18 @@ struct TempFile {
   std::string temp_name;
 };
 
-// Prefix of upload temporary files; hidden from listings.
+// Prefix of upload temporary files; hidden from listings. A server with a node name (a cluster
+// on a shared root) adds it: ".muxftpd-upload-NODE.xxxxxxxxxxxx".
 inline constexpr std::string_view kTempPrefix = ".muxftpd-upload-";
+// The prefix of the temporaries of `node` ("" : kTempPrefix itself).
+std::string temp_prefix(std::string_view node);
 
 class Vfs {
  public:
   Vfs() = default;
   static Result<Vfs> open_root(const std::string& dir);
+  // The node whose name this Vfs's upload temporaries carry (ServerConfig::node_name).
+  void set_node(std::string_view node) { temp_prefix_ = temp_prefix(node); }
 
   Result<UniqueFd> open(std::string_view vpath, int flags, mode_t mode = 0644) const;
   Result<struct stat> stat(std::string_view vpath) const;
@@ -73,6 +78,7 @@ class Vfs {
   Result<UniqueFd> open_relative(int dirfd, const std::string& rel, int flags, mode_t mode) const;
 
   UniqueFd root_;
+  std::string temp_prefix_{kTempPrefix};
 };
 
 }  // namespace muxio::ftpd

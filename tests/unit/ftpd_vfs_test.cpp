@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "ftpd/config.hpp"
+#include "ftpd/stale_uploads.hpp"
 #include "ftpd/vfs.hpp"
 #include "test_support.hpp"
 
@@ -140,6 +142,36 @@ TEST_F(VfsTest, DiscardedUploadLeavesTheOldFileAndNoTemporary) {
   for (auto& e : fs::directory_iterator(base / "root")) {
     EXPECT_EQ(e.path().filename().string().rfind(std::string(kTempPrefix), 0), std::string::npos);
   }
+}
+
+// A cluster on a shared root: each node's temporaries carry its name, and a node's start-up sweep
+// removes its own only, never an upload another node is writing at that moment.
+TEST_F(VfsTest, EachNodeSweepsOnlyItsOwnUploadTemporaries) {
+  vfs.set_node("n1");
+  auto mine = vfs.create_temp("/dir/a.bin");
+  ASSERT_TRUE(mine.ok());
+  EXPECT_EQ(mine->temp_name.rfind(".muxftpd-upload-n1.", 0), 0u) << mine->temp_name;
+  Vfs other = *Vfs::open_root((base / "root").string());
+  other.set_node("n2");
+  auto theirs = other.create_temp("/dir/b.bin");
+  ASSERT_TRUE(theirs.ok());
+  write(base / "root" / (std::string(kTempPrefix) + "n10.abc"), "n10 is another node");
+  auto sweep = remove_stale_uploads((base / "root").string(), "n1");
+  EXPECT_EQ(sweep.removed, 1u);
+  EXPECT_FALSE(fs::exists(base / "root" / "dir" / mine->temp_name));
+  EXPECT_TRUE(fs::exists(base / "root" / "dir" / theirs->temp_name));
+  EXPECT_TRUE(fs::exists(base / "root" / (std::string(kTempPrefix) + "n10.abc")));
+  // One node (no name): every temporary is its own.
+  sweep = remove_stale_uploads((base / "root").string());
+  EXPECT_EQ(sweep.removed, 2u);
+}
+
+TEST(NodeName, LettersDigitsDashAndUnderscoreOnly) {
+  EXPECT_EQ(node_name_error("node-1_a"), "");
+  EXPECT_NE(node_name_error(""), "");
+  EXPECT_NE(node_name_error("a.b"), "") << "a dot would blur the prefix";
+  EXPECT_NE(node_name_error("../x"), "");
+  EXPECT_NE(node_name_error(std::string(33, 'a')), "");
 }
 
 TEST_F(VfsTest, NameOperations) {

@@ -518,6 +518,38 @@ def test_start_up_sweeps_only_upload_temporaries(make_server, tmp_path):
     assert srv.raw(login=True).cmd("NOOP")[0] == 200
 
 
+def test_a_node_of_a_cluster_sweeps_only_its_own_temporaries(make_server, tmp_path):
+    """Nodes sharing one root (node_name): a node that restarts must not remove an upload that
+    another node is writing; and its own uploads in progress carry its name."""
+    root = tmp_path / "root"
+    root.mkdir()
+    mine = root / ".muxftpd-upload-n1.abc123"
+    theirs = [root / ".muxftpd-upload-n2.abc123", root / ".muxftpd-upload-n10.x",
+              root / ".muxftpd-upload-oldstyle"]
+    for p in [mine, *theirs]:
+        p.write_bytes(b"x")
+    srv = make_server(root=root, extra=["--node-name", "n1"])
+    assert "removed 1 stale upload file(s) of node n1" in srv.stderr_text()
+    assert not mine.exists()
+    assert [p for p in theirs if not p.exists()] == []
+    c = srv.ftp()
+    c.voidcmd("TYPE I")
+    sock = c.transfercmd("STOR up.bin")
+    sock.sendall(b"y" * 1000)
+    assert wait_until(lambda: list(root.glob(".muxftpd-upload-n1.*")), timeout=5)
+    sock.close()
+    c.voidresp()
+    assert (root / "up.bin").read_bytes() == b"y" * 1000
+    c.quit()
+
+
+def test_a_bad_node_name_is_refused_at_start(tmp_path):
+    proc = subprocess.run([MUXFTPD, "--listen", "127.0.0.1:0", "--root", str(tmp_path),
+                           "--node-name", "../x"], capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 2
+    assert "--node-name" in proc.stderr
+
+
 # --- forced shutdown: frames freed with transfers still running -------------------------------
 
 @pytest.mark.time_limit(60)
