@@ -13,7 +13,8 @@
 // 143 and a shell loop stops (partial downloads stay and --resume continues them).
 //
 // This file is the command line and the wiring; the work is src/ftpc's (the transfers:
-// transfer.hpp, mirror.hpp, segmented_get.hpp; the shell: shell.hpp; --json: json_summary.hpp).
+// transfer.hpp, mirror.hpp, segmented_get.hpp; what get, put, rm and mv share with the shell:
+// remote_commands.hpp; the shell: shell.hpp; --json: json_summary.hpp).
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -29,6 +30,7 @@
 #include "ftpc/mirror.hpp"
 #include "ftpc/progress.hpp"
 #include "ftpc/progress_board.hpp"
+#include "ftpc/remote_commands.hpp"
 #include "ftpc/remote_listing.hpp"
 #include "ftpc/segmented_get.hpp"
 #include "ftpc/shell.hpp"
@@ -212,44 +214,38 @@ Task<void> cmd_get(App& app) {
       groups.emplace_back(*endpoint, std::vector<Job>());
     }
     auto& jobs = groups[group_of[key]].second;
-    auto [dir, name] = split_dir(url->path);
+    // Named copies, not a structured binding: they go into a co_await below (g++ 12).
+    const auto parts = split_dir(url->path);
+    const std::string dir = parts.first;
+    const std::string name = parts.second;
     if (name.empty()) {
       err_line(url->display() + ": a directory (use mirror)");
       app.status = 1;
       continue;
     }
     if (!has_glob(name)) {
-      Job j;
-      j.remote = url->path;
-      j.local = join_path(app.cli.out_dir, name);
-      j.label = name;
-      jobs.push_back(j);
+      jobs.push_back(download_job(url->path, join_path(app.cli.out_dir, name)));
       continue;
     }
     auto conn = co_await open_session(app.loop, *endpoint);
     if (!conn) {
-      err_line(url->display() + ": " + conn.error().message());
+      err_line(url->display() + ": " + describe_error(conn.error(), nullptr));
       app.status = 1;
       continue;
     }
-    auto entries = co_await (*conn)->list(dir);
-    if (!entries) {
-      err_line(url->display() + ": listing: " + describe_error(entries.error(), conn->get()));
+    auto files = co_await list_matching(**conn, dir, name);
+    if (!files) {
+      err_line(url->display() + ": listing: " + describe_error(files.error(), conn->get()));
       app.status = 1;
       continue;
     }
     co_await (*conn)->quit();
-    std::size_t matched = 0;
-    for (const auto& e : files_matching(*entries, name)) {
-      Job j;
-      j.remote = join_path(dir, e.name);
-      j.local = join_path(app.cli.out_dir, e.name);
-      j.label = e.name;
+    for (const auto& e : *files) {
+      Job j = download_job(join_path(dir, e.name), join_path(app.cli.out_dir, e.name));
       j.size = e.size;
       jobs.push_back(j);
-      ++matched;
     }
-    if (matched == 0) {
+    if (files->empty()) {
       err_line(url->display() + ": no file matches");
       app.status = 1;
     }
@@ -290,13 +286,7 @@ Task<void> cmd_put(App& app) {
       continue;
     }
     std::string name = fs::path(file).filename().string();
-    Job j;
-    j.direction = JobKind::put;
-    j.local = file;
-    j.remote = into_dir ? join_path(url->path, name) : url->path;
-    j.label = name;
-    j.size = fs::file_size(file, ec);
-    jobs.push_back(j);
+    jobs.push_back(upload_job(file, into_dir ? join_path(url->path, name) : url->path));
   }
   co_await run_jobs(app, *endpoint, jobs, false, app.cli.parallel);
 }
@@ -318,7 +308,7 @@ Task<bool> simple_operation(App& app, const std::string& arg) {
   }
   auto conn = co_await open_session(app.loop, *endpoint);
   if (!conn) {
-    err_line(url->display() + ": " + conn.error().message());
+    err_line(url->display() + ": " + describe_error(conn.error(), nullptr));
     co_return false;
   }
   ControlConnection& cc = **conn;
@@ -331,17 +321,11 @@ Task<bool> simple_operation(App& app, const std::string& arg) {
       write_fd(STDOUT_FILENO, format_listing(std::move(*entries)));
     }
   } else if (c == "rm") {
-    ec = co_await cc.remove(url->path);
-    if (ec && reply_code_of(ec) == 550) {
-      auto rd = co_await cc.rmdir(url->path);
-      if (!rd) ec = {};
-    }
+    ec = co_await remove_file_or_directory(cc, url->path);
   } else if (c == "mkdir") {
     ec = co_await cc.mkdir(url->path);
   } else if (c == "mv") {
-    std::string to = app.cli.args[1];
-    if (to.find('/') == std::string::npos) to = join_path(split_dir(url->path).first, to);
-    ec = co_await cc.rename(url->path, to);
+    ec = co_await cc.rename(url->path, rename_target(url->path, app.cli.args[1]));
   }
   if (ec) err_line(url->display() + ": " + describe_error(ec, &cc));
   co_await cc.quit();
@@ -391,7 +375,7 @@ Task<void> cmd_mirror(App& app) {
   }
   auto conn = co_await open_session(app.loop, *endpoint);
   if (!conn) {
-    err_line(url->display() + ": " + conn.error().message());
+    err_line(url->display() + ": " + describe_error(conn.error(), nullptr));
     app.status = 1;
     co_return;
   }

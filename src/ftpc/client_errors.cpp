@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "muxio/result.hpp"
+
 namespace muxio::ftpc {
 
 namespace {
@@ -56,6 +58,25 @@ std::error_code reply_error(int code) noexcept {
 }
 int reply_code_of(std::error_code ec) noexcept {
   return ec.category() == reply_category() ? ec.value() : 0;
+}
+
+std::string error_hint(std::error_code ec) {
+  if (ec == muxio::Error::tls_certificate_rejected) {
+    return "the server's certificate is not trusted here: --cacert FILE trusts it (or the CA "
+           "that signed it), -k (--insecure) skips the check";
+  }
+  if (reply_code_of(ec) == 522) {
+    return "522: the server wants the data connection protected by TLS and resuming the control "
+           "connection's TLS session (session reuse); use --tls or an ftpes:// URL, and with TLS "
+           "on already, the server did not take the session this client offered";
+  }
+  return {};
+}
+
+std::string with_hint(std::string what, std::error_code ec) {
+  std::string hint = error_hint(ec);
+  if (!hint.empty()) what += " (hint: " + hint + ")";
+  return what;
 }
 
 }  // namespace muxio::ftpc

@@ -3,6 +3,7 @@
 // returns these as std::error_code; retry_policy.hpp says which of them are worth a new attempt.
 #pragma once
 
+#include <string>
 #include <system_error>
 
 namespace muxio::ftpc {
@@ -26,6 +27,13 @@ const std::error_category& reply_category() noexcept;
 std::error_code reply_error(int code) noexcept;
 // The reply code of an error made by reply_error, else 0.
 int reply_code_of(std::error_code ec) noexcept;
+
+// What the user can do about an error, where there is something to say: a certificate that did
+// not verify names --cacert and -k; a 522 says the data connection must be protected and reuse
+// the control connection's TLS session. Empty otherwise.
+std::string error_hint(std::error_code ec);
+// `what` (the server's reply line, or the error's message) followed by the hint, if any.
+std::string with_hint(std::string what, std::error_code ec);
 
 }  // namespace muxio::ftpc
 

@@ -18,8 +18,8 @@ Task<Result<Accepted>> accept_one(TcpListener& listener) {
 }  // namespace
 
 std::string describe_error(std::error_code ec, const ControlConnection* conn) {
-  if (conn != nullptr && reply_code_of(ec) != 0) return conn->last_reply_line();
-  return ec.message();
+  if (conn != nullptr && reply_code_of(ec) != 0) return with_hint(conn->last_reply_line(), ec);
+  return with_hint(ec.message(), ec);
 }
 
 ControlConnection::ControlConnection(EventLoop& loop, TcpStream stream, Options options)

@@ -142,8 +142,9 @@ class ControlConnection {
   std::string tls_error_;
 };
 
-// The text to show for an error of `conn`'s: the server's reply line ("550 No such file.") when
-// the error is a reply code, else the error's message.
+// The text to show for an error of `conn`'s (or of no session: nullptr): the server's reply line
+// ("550 No such file.") when the error is a reply code, else the error's message; then the hint
+// (error_hint) when there is one.
 std::string describe_error(std::error_code ec, const ControlConnection* conn);
 
 }  // namespace muxio::ftpc

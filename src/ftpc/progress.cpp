@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <iterator>
 
 namespace muxio::ftpc {
 
@@ -16,6 +17,47 @@ std::string printf_string(const char* fmt, double v, const char* unit) {
 
 bool is_continuation(char c) {
   return (static_cast<unsigned char>(c) & 0xC0) == 0x80;
+}
+
+// The code point of the UTF-8 sequence starting at s[i] (its continuation bytes, as far as they
+// go); a stray byte stands for itself. Only the width matters, so no validation beyond that.
+char32_t code_point_at(std::string_view s, std::size_t i) {
+  auto lead = static_cast<unsigned char>(s[i]);
+  int more = lead >= 0xF0 ? 3 : lead >= 0xE0 ? 2 : lead >= 0xC0 ? 1 : 0;
+  char32_t cp = more == 3 ? lead & 0x07 : more == 2 ? lead & 0x0F : more == 1 ? lead & 0x1F : lead;
+  for (int k = 1; k <= more && i + k < s.size() && is_continuation(s[i + k]); ++k)
+    cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3F);
+  return cp;
+}
+
+// Columns a code point takes on a terminal: 2 for East Asian wide and full-width characters
+// (Unicode's EAW classes W and F: CJK, Hangul, kana, full-width forms, most emoji), 0 for
+// combining marks and zero-width characters, 1 for the rest.
+int columns_of(char32_t c) {
+  struct Range {
+    char32_t first, last;
+  };
+  static constexpr Range kZero[] = {
+      {0x0300, 0x036F}, {0x0483, 0x0489}, {0x0591, 0x05BD}, {0x0610, 0x061A}, {0x064B, 0x065F},
+      {0x200B, 0x200F}, {0x20D0, 0x20FF}, {0xFE00, 0xFE0F}, {0xFE20, 0xFE2F}, {0xFEFF, 0xFEFF},
+  };
+  static constexpr Range kWide[] = {
+      {0x1100, 0x115F},   {0x231A, 0x231B},   {0x2329, 0x232A},   {0x23E9, 0x23EC},
+      {0x25FD, 0x25FE},   {0x2614, 0x2615},   {0x2648, 0x2653},   {0x26AA, 0x26AB},
+      {0x2E80, 0x303E},   {0x3041, 0x33FF},   {0x3400, 0x4DBF},   {0x4E00, 0x9FFF},
+      {0xA000, 0xA4CF},   {0xA960, 0xA97F},   {0xAC00, 0xD7A3},   {0xF900, 0xFAFF},
+      {0xFE10, 0xFE19},   {0xFE30, 0xFE6F},   {0xFF00, 0xFF60},   {0xFFE0, 0xFFE6},
+      {0x16FE0, 0x16FE4}, {0x17000, 0x18CFF}, {0x1B000, 0x1B2FF}, {0x1F300, 0x1F64F},
+      {0x1F680, 0x1F6FF}, {0x1F900, 0x1F9FF}, {0x1FA70, 0x1FAFF}, {0x20000, 0x2FFFD},
+      {0x30000, 0x3FFFD},
+  };
+  auto in = [c](const auto& ranges) {
+    return std::any_of(std::begin(ranges), std::end(ranges),
+                       [c](const Range& r) { return c >= r.first && c <= r.last; });
+  };
+  if (c < 0x300) return 1;
+  if (in(kZero)) return 0;
+  return in(kWide) ? 2 : 1;
 }
 
 std::string bar(double fraction, int width) {
@@ -33,10 +75,16 @@ std::string bar(double fraction, int width) {
   return s;
 }
 
+// How much of the right-hand columns a line has room for; a narrow terminal drops the bytes
+// first, then the percentage, and keeps the rate and the ETA to the last.
+enum class Detail { full, no_bytes, rate_eta };
+
 // The right-hand columns of a bar line: percent, bytes, rate, ETA.
-std::string right_part(const BarView& b, std::string_view extra) {
+std::string right_part(const BarView& b, std::string_view extra, Detail detail = Detail::full) {
   std::string s;
-  if (b.total && *b.total > 0) {
+  if (detail == Detail::rate_eta) {
+    // nothing before the rate
+  } else if (b.total && *b.total > 0) {
     char pct[16];
     int p = static_cast<int>(std::min<std::uint64_t>(b.done, *b.total) * 100 / *b.total);
     std::snprintf(pct, sizeof pct, "%3d%%", p);
@@ -46,13 +94,16 @@ std::string right_part(const BarView& b, std::string_view extra) {
   } else {
     s += "   ?";
   }
-  if (!extra.empty()) {
+  if (!extra.empty() && detail == Detail::full) {
     s += "  ";
     s += extra;
   }
-  s += "  " + format_bytes(b.done);
-  if (b.total) s += "/" + format_bytes(*b.total);
-  s += "  " + format_rate(b.rate);
+  if (detail == Detail::full) {
+    s += "  " + format_bytes(b.done);
+    if (b.total) s += "/" + format_bytes(*b.total);
+  }
+  if (!s.empty()) s += "  ";
+  s += format_rate(b.rate);
   double eta = -1;
   if (b.total && b.rate > 1) {
     eta = static_cast<double>(*b.total > b.done ? *b.total - b.done : 0) / b.rate;
@@ -61,8 +112,13 @@ std::string right_part(const BarView& b, std::string_view extra) {
   return s;
 }
 
+// Columns a line may take: one short of the width, so the terminal never wraps it.
+int usable_columns(int width) {
+  return std::max(width - 1, 1);
+}
+
 std::string compose(std::string_view name, const BarView& b, std::string_view extra, int width) {
-  const int usable = std::max(width - 1, 10);
+  const int usable = usable_columns(width);
   std::string right = right_part(b, extra);
   int right_w = static_cast<int>(right.size());
   // One name column for every line of the board, so that the bars line up.
@@ -77,9 +133,17 @@ std::string compose(std::string_view name, const BarView& b, std::string_view ex
     line.append(static_cast<std::size_t>(name_w) - display_width(line), ' ');
     line += "  " + bar(fraction, std::min(bar_w, 60)) + "  " + right;
   } else {
-    // Narrow terminal: no bar; the name gets what is left, the numbers are cut if they must be.
+    // Narrow terminal: no bar. The numbers lose their least useful parts until the name keeps a
+    // few columns; the name is shortened first, and on the narrowest terminal cut to nothing
+    // before the rate and ETA are.
+    constexpr int kNameAtLeast = 6;
+    for (Detail d : {Detail::no_bytes, Detail::rate_eta}) {
+      if (usable - 2 - right_w >= kNameAtLeast) break;
+      right = right_part(b, extra, d);
+      right_w = static_cast<int>(right.size());
+    }
     int left = usable - 2 - right_w;
-    if (left < 8) left = std::min<int>(8, usable);
+    if (left <= 0) return fit_name(right, static_cast<std::size_t>(usable));
     line = fit_name(name, static_cast<std::size_t>(left)) + "  " + right;
   }
   return fit_name(line, static_cast<std::size_t>(usable));
@@ -118,8 +182,8 @@ std::string format_eta(double seconds) {
 
 std::size_t display_width(std::string_view s) {
   std::size_t w = 0;
-  for (char c : s)
-    if (!is_continuation(c)) ++w;
+  for (std::size_t i = 0; i < s.size(); ++i)
+    if (!is_continuation(s[i])) w += static_cast<std::size_t>(columns_of(code_point_at(s, i)));
   return w;
 }
 
@@ -132,13 +196,15 @@ std::string fit_name(std::string_view name, std::size_t width) {
   }
   if (display_width(clean) <= width) return clean;
   if (width == 0) return {};
-  // Keep width - 1 columns and mark the cut.
+  // Keep at most width - 1 columns (a wide character that would straddle the limit goes too)
+  // and mark the cut.
   std::string out;
   std::size_t cols = 0;
   for (std::size_t i = 0; i < clean.size(); ++i) {
     if (!is_continuation(clean[i])) {
-      if (cols == width - 1) break;
-      ++cols;
+      const auto w = static_cast<std::size_t>(columns_of(code_point_at(clean, i)));
+      if (cols + w > width - 1) break;
+      cols += w;
     }
     out += clean[i];
   }
@@ -179,7 +245,7 @@ std::string render_frame(const BoardView& view, int width, int previous_lines,
   out += '\r';
   if (previous_lines > 0) out += "\x1b[" + std::to_string(previous_lines) + "A";
   for (const auto& f : finished)
-    out += fit_name(f, static_cast<std::size_t>(std::max(width - 1, 10))) + "\x1b[K\n";
+    out += fit_name(f, static_cast<std::size_t>(usable_columns(width))) + "\x1b[K\n";
   int n = 0;
   for (const auto& b : view.bars) {
     out += render_bar_line(b, width) + "\x1b[K\n";

@@ -23,6 +23,8 @@ std::string format_eta(double seconds);       // "0:07", "12:34", "1:02:03", "--
 
 // Control characters replaced by '?', then cut to `width` columns (UTF-8 aware, '~' marks a cut).
 std::string fit_name(std::string_view name, std::size_t width);
+// Terminal columns: East Asian wide characters (CJK, kana, Hangul, full-width forms, emoji) take
+// two, combining marks none, every other character one.
 std::size_t display_width(std::string_view s);
 
 // A smoothed rate: an exponential moving average of the rate between samples (time constant
@@ -55,7 +57,8 @@ struct BoardView {
 };
 
 // One line, at most width - 1 columns: "name  [=====>    ]  45%  1.2 MiB/2.7 MiB  3.1 MiB/s  ETA
-// 0:05".
+// 0:05". Narrower: no bar, then no bytes, then no percentage, the name shortened first; the rate
+// and ETA stay as long as they fit at all.
 std::string render_bar_line(const BarView& bar, int width);
 // "total [...] 45%  3/20 files  ..." (the failed count when any).
 std::string render_total_line(const BoardView& view, int width);

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 
 #include "muxio/time.hpp"
 
@@ -13,9 +14,15 @@ namespace muxio::ftpc {
 
 namespace {
 
+// The terminal's width; where the descriptor cannot tell (--progress bars into a pipe), COLUMNS
+// as a shell exports it, else 80.
 int terminal_width(int fd) {
   winsize ws{};
   if (::ioctl(fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) return ws.ws_col;
+  if (const char* columns = std::getenv("COLUMNS")) {
+    const int n = std::atoi(columns);
+    if (n > 0 && n < 10000) return n;
+  }
   return 80;
 }
 

@@ -34,4 +34,19 @@ bool is_transient(std::error_code ec) noexcept {
   return false;
 }
 
+bool refuses_resumed_store(std::error_code ec) noexcept {
+  switch (reply_code_of(ec)) {
+    case 451:
+    case 500:
+    case 501:
+    case 502:
+    case 504:
+    case 550:
+    case 554:
+      return true;
+    default:
+      return false;
+  }
+}
+
 }  // namespace muxio::ftpc

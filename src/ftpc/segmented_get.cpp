@@ -61,7 +61,7 @@ Task<SegmentedGet> prepare_segmented_get(EventLoop& loop, Endpoint endpoint, std
   SegmentedGet get;
   auto conn = co_await open_session(loop, endpoint);
   if (!conn) {
-    get.error = source + ": " + conn.error().message();
+    get.error = source + ": " + describe_error(conn.error(), nullptr);
     co_return get;
   }
   auto size = co_await (*conn)->size(remote);

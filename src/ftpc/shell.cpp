@@ -11,6 +11,7 @@
 
 #include "ftpc/background_jobs.hpp"
 #include "ftpc/line_input.hpp"
+#include "ftpc/remote_commands.hpp"
 #include "ftpc/remote_listing.hpp"
 #include "ftpc/shell_command.hpp"
 #include "ftpc/transfer.hpp"
@@ -280,7 +281,7 @@ Task<ControlConnection*> Shell::session() {
     auto c = co_await open_session(loop_, *endpoint_);
     if (!c) {
       complain(endpoint_->host + ":" + std::to_string(endpoint_->port) + ": " +
-               c.error().message());
+               describe_error(c.error(), nullptr));
       co_return nullptr;
     }
     conn_ = std::move(*c);
@@ -316,12 +317,7 @@ std::string Shell::local_path(const std::string& given, const std::string& remot
 }
 
 Job Shell::download(const std::string& remote, const std::string& local) const {
-  Job j;
-  j.direction = JobKind::get;
-  j.remote = remote;
-  j.label = base_name(remote);
-  j.local = local_path(local, j.label);
-  return j;
+  return download_job(remote, local_path(local, base_name(remote)));
 }
 
 Task<bool> Shell::transfer(std::string title, std::vector<Job> jobs, bool background) {
@@ -479,13 +475,8 @@ Task<bool> Shell::put(const ShellCommand& cmd) {
   std::string name = fs::path(local).filename().string();
   std::string remote = cmd.args.size() > 1 ? remote_path(cmd.args[1]) : remote_path(name);
   if (remote.empty() || remote.back() == '/') remote += name;
-  Job j;
-  j.direction = JobKind::put;
-  j.local = fs::absolute(local, ec).string();
-  j.remote = remote;
-  j.label = name;
   std::vector<Job> jobs;
-  jobs.push_back(j);
+  jobs.push_back(upload_job(fs::absolute(local, ec).string(), remote));
   co_return co_await transfer("put " + joined(cmd.args), std::move(jobs), cmd.background);
 }
 
@@ -502,18 +493,17 @@ Task<bool> Shell::mget(const ShellCommand& cmd) {
     }
     ControlConnection* c = co_await session();
     if (c == nullptr) co_return false;
-    auto entries = co_await c->list(parts.first);
-    if (!entries) {
-      complain(pattern + ": " + describe_error(entries.error(), c));
+    auto files = co_await list_matching(*c, parts.first, parts.second);
+    if (!files) {
+      complain(pattern + ": " + describe_error(files.error(), c));
       ok = false;
       continue;
     }
-    auto files = files_matching(*entries, parts.second);
-    if (files.empty()) {
+    if (files->empty()) {
       complain(pattern + ": no file matches");
       ok = false;
     }
-    for (const auto& f : files) {
+    for (const auto& f : *files) {
       Job j = download(join_path(parts.first, f.name), std::string());
       j.size = f.size;
       jobs.push_back(j);
@@ -533,13 +523,8 @@ Task<bool> Shell::mput(const ShellCommand& cmd) {
     for (const auto& path : local_matches(pattern)) {
       std::error_code ec;
       if (!fs::is_regular_file(path, ec)) continue;
-      Job j;
-      j.direction = JobKind::put;
-      j.local = fs::absolute(path, ec).string();
-      j.label = fs::path(path).filename().string();
-      j.remote = remote_path(j.label);
-      j.size = fs::file_size(path, ec);
-      jobs.push_back(j);
+      std::string name = fs::path(path).filename().string();
+      jobs.push_back(upload_job(fs::absolute(path, ec).string(), remote_path(name)));
     }
     if (jobs.size() == before) {
       complain(pattern + ": no local file matches");
@@ -561,11 +546,7 @@ Task<bool> Shell::change(const ShellCommand& cmd) {
   } else if (cmd.info->verb == ShellVerb::rename) {
     ec = co_await c->rename(path, cmd.args[1]);
   } else {
-    ec = co_await c->remove(path);
-    if (ec && reply_code_of(ec) == 550) {
-      std::error_code rd = co_await c->rmdir(path);
-      if (!rd) ec = rd;  // it was an empty directory
-    }
+    ec = co_await remove_file_or_directory(*c, path);
   }
   if (ec) {
     complain(std::string(cmd.info->name) + " " + path + ": " + describe_error(ec, c));

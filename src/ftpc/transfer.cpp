@@ -118,7 +118,7 @@ Task<void> TransferRunner::work() {
         if (ec && reply_code_of(ec) != 0) server_says = conn->last_reply_line();
       }
       if (!ec) break;
-      job.error = server_says.empty() ? ec.message() : server_says;
+      job.error = with_hint(server_says.empty() ? ec.message() : server_says, ec);
       if (stopping_ || is_cancel(ec)) {
         job.error = "interrupted";
         break;
@@ -248,12 +248,34 @@ Task<std::error_code> TransferRunner::put(Job& job, ControlConnection& conn) {
   if (job.attempts == 1) job.start_offset = offset;
   job.position = offset;
   if (offset == size && offset > 0) co_return std::error_code{};
-  auto ec = co_await conn.store(job.remote, fd.get(), offset, mode, &job.position);
+  auto ec = co_await store_resumed(job, conn, fd.get(), offset, mode);
   if (ec) co_return ec;
   if (options_.preserve_mtime && conn.has_feature("MFMT")) {
     (void)co_await conn.set_mtime(job.remote, st.st_mtim.tv_sec);
   }
   co_return std::error_code{};
+}
+
+// The refusals come before any data (the REST, or the STOR/APPE itself), so nothing is lost by
+// asking again another way on the same session.
+Task<std::error_code> TransferRunner::store_resumed(Job& job, ControlConnection& conn, int fd,
+                                                    std::uint64_t offset,
+                                                    ControlConnection::StoreMode mode) {
+  using Mode = ControlConnection::StoreMode;
+  for (;;) {
+    if (mode == Mode::restart && restart_refused_) mode = Mode::append;
+    if (mode == Mode::append && append_refused_) {
+      mode = Mode::replace;
+      offset = 0;
+      job.start_offset = 0;  // the whole file goes
+    }
+    job.position = offset;
+    auto ec = co_await conn.store(job.remote, fd, offset, mode, &job.position);
+    const bool refused_before_data =
+        ec && job.position == offset && conn.usable() && refuses_resumed_store(ec) && !stopping_;
+    if (mode == Mode::replace || !refused_before_data) co_return ec;
+    (mode == Mode::restart ? restart_refused_ : append_refused_) = true;
+  }
 }
 
 // Text: whole files every time (the sizes differ on the two sides, so there is nothing to resume

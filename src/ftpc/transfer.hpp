@@ -5,7 +5,9 @@
 //
 // Downloads are written in place (the final name), so an interrupted one can be resumed (REST):
 // with `resume`, a local file shorter than the remote one continues; an equal one is skipped.
-// Uploads resume after SIZE with REST+STOR when the server offers REST STREAM, else APPE.
+// Uploads resume after SIZE with REST+STOR when the server offers REST STREAM, else APPE; when
+// the server refuses the one (refuses_resumed_store), APPE, then the whole file, are tried in the
+// same attempt, and the refusal is remembered for the runner's later files.
 //
 // stop() (Ctrl-C) cancels every worker: their pending operation fails at once, files stay as
 // they are. The jobs vector is shared with the caller (the progress board reads it) and must not
@@ -92,6 +94,8 @@ class TransferRunner {
   Task<std::error_code> attempt(Job& job, ControlConnection& conn);
   Task<std::error_code> get(Job& job, ControlConnection& conn);
   Task<std::error_code> put(Job& job, ControlConnection& conn);
+  Task<std::error_code> store_resumed(Job& job, ControlConnection& conn, int fd,
+                                      std::uint64_t offset, ControlConnection::StoreMode mode);
   Task<std::error_code> get_text(Job& job, ControlConnection& conn);
   Task<std::error_code> put_text(Job& job, ControlConnection& conn);
 
@@ -102,6 +106,9 @@ class TransferRunner {
   TransferObserver* observer_;
   std::size_t next_ = 0;
   bool stopping_ = false;
+  // What this server refused when an upload was resumed: later files go straight to what works.
+  bool restart_refused_ = false;
+  bool append_refused_ = false;
   std::vector<TaskHandle> workers_;
 };
 

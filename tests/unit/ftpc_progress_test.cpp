@@ -65,7 +65,7 @@ TEST(BarLine, FitsEveryWidth) {
   BarView b = sample_board().bars[0];
   for (int w = 1; w <= 250; ++w) {
     std::string line = render_bar_line(b, w);
-    EXPECT_LE(static_cast<int>(display_width(line)), std::max(w - 1, 10)) << "width " << w;
+    EXPECT_LE(static_cast<int>(display_width(line)), std::max(w - 1, 1)) << "width " << w;
     EXPECT_EQ(line.find('\n'), std::string::npos);
     EXPECT_EQ(line.find('\x1b'), std::string::npos);
   }
@@ -76,6 +76,61 @@ TEST(BarLine, FitsEveryWidth) {
   EXPECT_NE(wide.find("10.0 MiB/s"), std::string::npos);
   EXPECT_NE(wide.find("ETA 0:52"), std::string::npos);
   EXPECT_NE(wide.find("[====="), std::string::npos);
+}
+
+TEST(FitName, WideCharactersTakeTwoColumns) {
+  const std::string cjk = "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e";  // 日本語: 6 columns
+  EXPECT_EQ(display_width(cjk), 6u);
+  EXPECT_EQ(display_width(cjk + ".txt"), 10u);
+  EXPECT_EQ(display_width("\xed\x95\x9c"), 2u);      // 한 (Hangul)
+  EXPECT_EQ(display_width("\xef\xbc\xa1"), 2u);      // Ａ (full-width A)
+  EXPECT_EQ(display_width("\xf0\x9f\x98\x80"), 2u);  // an emoji
+  EXPECT_EQ(display_width("e\xcc\x81"), 1u);         // e + a combining acute accent
+  // Cut at 5 columns: two wide characters (4) and the mark; the third would straddle the cut.
+  EXPECT_EQ(fit_name(cjk + ".txt", 5), "\xe6\x97\xa5\xe6\x9c\xac~");
+  EXPECT_EQ(fit_name(cjk + ".txt", 4), "\xe6\x97\xa5~");
+  EXPECT_EQ(display_width(fit_name(cjk + cjk + cjk, 8)), 7u);
+}
+
+TEST(BarLine, WideNamesFitEveryWidth) {
+  BarView b = sample_board().bars[0];
+  // 20 CJK characters: 40 columns, 60 bytes (a byte count would think it 60 or 20 wide).
+  b.name.clear();
+  for (int i = 0; i < 20; ++i)
+    b.name += "\xe4\xb8\xad";  // 中
+  for (int w = 1; w <= 200; ++w) {
+    EXPECT_LE(static_cast<int>(display_width(render_bar_line(b, w))), std::max(w - 1, 1))
+        << "width " << w;
+    BoardView v = sample_board();
+    v.bars[0] = b;
+    EXPECT_LE(static_cast<int>(display_width(render_total_line(v, w))), std::max(w - 1, 1))
+        << "width " << w;
+  }
+}
+
+TEST(BarLine, NarrowTerminalsKeepRateAndEtaAndShortenTheNameFirst) {
+  BarView b = sample_board().bars[0];
+  b.name = "a-rather-long-file-name-from-the-server.iso";
+  for (int w : {24, 30, 40, 50}) {
+    std::string line = render_bar_line(b, w);
+    EXPECT_LE(static_cast<int>(display_width(line)), w - 1) << line;
+    EXPECT_NE(line.find("10.0 MiB/s"), std::string::npos) << "width " << w << ": " << line;
+    EXPECT_NE(line.find("ETA 0:52"), std::string::npos) << "width " << w << ": " << line;
+    if (w >= 30) {
+      EXPECT_EQ(line.rfind("a-r", 0), 0u) << "width " << w << ": " << line;
+    }
+  }
+  // Room for the percentage but not the bytes: the bytes go first.
+  std::string forty = render_bar_line(b, 40);
+  EXPECT_NE(forty.find(" 50%"), std::string::npos) << forty;
+  EXPECT_EQ(forty.find("512 MiB"), std::string::npos) << forty;
+  // The total line keeps its rate and ETA too.
+  BoardView v = sample_board();
+  v.total.total = std::uint64_t{2} << 30;
+  std::string total = render_total_line(v, 30);
+  EXPECT_LE(static_cast<int>(display_width(total)), 29) << total;
+  EXPECT_NE(total.find("10.0 MiB/s"), std::string::npos) << total;
+  EXPECT_NE(total.find("ETA "), std::string::npos) << total;
 }
 
 TEST(BarLine, UnknownTotalAndEmptyFile) {

@@ -168,3 +168,28 @@ TEST(Shell, LcdChangesTheLocalDirectory) {
   EXPECT_EQ(missing.status, 1);
   EXPECT_TRUE(has(missing.err, "lcd /nonexistent/ftpc-shell-test: ")) << missing.err;
 }
+
+TEST(Shell, EveryServerCommandReachesItsHandlerAndNeedsAServer) {
+  // Each line parses, is dispatched to its command, and that command asks for a server: one
+  // "not connected" per line, and the script goes on to the end.
+  const std::vector<std::string> lines = {
+      "cd /pub",    "pwd",     "mkdir d",    "rm f",  "delete f",
+      "rename a b", "get f &", "mget *.bin", "close", "user alice secret",
+  };
+  ShellRun r = run_script(lines);
+  EXPECT_EQ(r.status, 1);
+  std::size_t said = 0;
+  for (auto p = r.err.find("not connected (open URL first)"); p != std::string::npos;
+       p = r.err.find("not connected (open URL first)", p + 1))
+    ++said;
+  EXPECT_EQ(said, lines.size()) << r.err;
+}
+
+TEST(Shell, BackgroundOnlyForTransfersAndOpenNeedsAUrl) {
+  ShellRun ls = run_script({"ls &"});
+  EXPECT_EQ(ls.status, 1);
+  EXPECT_FALSE(has(ls.err, "not connected")) << ls.err;  // refused before dispatch
+  ShellRun open = run_script({"open ftp://[::1"});
+  EXPECT_EQ(open.status, 1);
+  EXPECT_TRUE(has(open.err, "muxftp: ftp://[::1: ")) << open.err;
+}

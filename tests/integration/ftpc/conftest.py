@@ -45,10 +45,11 @@ def _time_limit(request):
 class Target:
     """A server under test: its root directory and base URL."""
 
-    def __init__(self, kind: str, root: Path, url: str):
+    def __init__(self, kind: str, root: Path, url: str, server=None):
         self.kind = kind
         self.root = root
         self.url = url
+        self.server = server  # the PyFtpd, for tests that look at what it saw
 
 
 @pytest.fixture
@@ -77,7 +78,7 @@ def make_pyftpd(tmp_path):
         root = tmp_path / f"pyftpd{len(servers)}"
         s = PyFtpd(root, **options)
         servers.append(s)
-        return Target("pyftpdlib", root, s.url())
+        return Target("pyftpdlib", root, s.url(), server=s)
 
     yield start
     for s in servers:

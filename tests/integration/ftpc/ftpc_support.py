@@ -71,10 +71,15 @@ class PyFtpd:
     rate: bytes/s per data connection (ThrottledDTPHandler), 0 for unlimited.
     drop_after: close the control connection this many seconds into the first `drops` RETRs.
     size_bias: added to every SIZE answer (a server whose copy differs, for --verify).
+    refuse: reply codes refusing a way to continue an upload, as some servers do: "REST" (the
+    REST itself), "restart" (a STOR after REST, ProFTPD's "451 Append/Restart not permitted"),
+    "APPE"; `refusals` counts the refusals sent.
+    answers: a fixed reply line for a command ({"RETR": "522 ..."}): a server that refuses it.
     """
 
     def __init__(self, root: Path, rate: int = 0, drop_after: float = 0.0, drops: int = 0,
-                 mlst: bool = True, size_bias: int = 0):
+                 mlst: bool = True, size_bias: int = 0, refuse: dict[str, int] | None = None,
+                 answers: dict[str, str] | None = None):
         from pyftpdlib.authorizers import DummyAuthorizer
         from pyftpdlib.handlers import FTPHandler, ThrottledDTPHandler, DTPHandler
         from pyftpdlib.servers import FTPServer
@@ -84,6 +89,10 @@ class PyFtpd:
         auth = DummyAuthorizer()
         auth.add_user(USER, PASSWORD, str(root), perm="elradfmwMT")
         state = {"drops": drops}
+        refuse = refuse or {}
+        answers = answers or {}
+        self.refusals = 0
+        outer = self
 
         if rate:
             dtp = type("Dtp", (ThrottledDTPHandler,), {"read_limit": rate, "write_limit": rate})
@@ -101,6 +110,29 @@ class PyFtpd:
                 if not size_bias:
                     return super().ftp_SIZE(path)
                 self.respond(f"213 {os.path.getsize(path) + size_bias}")
+
+            def process_command(self, cmd, *args, **kwargs):
+                if cmd in answers:
+                    self.respond(answers[cmd])
+                    return
+                super().process_command(cmd, *args, **kwargs)
+
+            def refused(self, what: str) -> bool:
+                if what not in refuse:
+                    return False
+                outer.refusals += 1
+                self._restart_position = 0
+                self.respond(f"{refuse[what]} Append/Restart not permitted, try again")
+                return True
+
+            def ftp_REST(self, line):
+                if not self.refused("REST"):
+                    super().ftp_REST(line)
+
+            def ftp_STOR(self, file, mode="w"):
+                what = "APPE" if mode == "a" else ("restart" if self._restart_position else "")
+                if not (what and self.refused(what)):
+                    super().ftp_STOR(file, mode)
 
             def ftp_RETR(self, file):
                 if state["drops"] > 0:

@@ -100,7 +100,12 @@ def test_untrusted_certificate_is_refused_unless_insecure(tls_muxftpd, tmp_path,
                       home)
     assert proc.returncode != 0
     assert re.search(rb"certificate", proc.stderr, re.I), proc.stderr
+    # What to do about it: the two flags muxftp --help names.
+    assert b"--cacert" in proc.stderr and b"-k" in proc.stderr, proc.stderr
     assert not (tmp_path / "a" / "f.txt").exists()
+    ls = run_muxftp(["--tls", "ls", f"ftp://{USER}:{PASSWORD}@{HOST}:{srv.port}/"], home)
+    assert ls.returncode != 0
+    assert b"--cacert" in ls.stderr and b"-k" in ls.stderr, ls.stderr
     ok(run_muxftp(["--tls", "-k", "--progress", "none", "get", "-o", str(tmp_path / "b"), url],
                   home))
     assert (tmp_path / "b" / "f.txt").read_bytes() == b"x"

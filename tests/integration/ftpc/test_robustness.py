@@ -106,6 +106,58 @@ def test_resume_upload(muxftpd, tmp_path, home):
     assert (muxftpd.root / "up.bin").read_bytes() == data
 
 
+@pytest.mark.time_limit(90)
+@pytest.mark.parametrize("refuse,whole", [
+    ({"restart": 451}, False),  # ProFTPD without AllowStoreRestart
+    ({"restart": 550}, False),
+    ({"restart": 554}, False),
+    ({"REST": 502}, False),
+    ({"REST": 504}, False),
+    ({"restart": 451, "APPE": 451}, True),  # neither way: the whole file again
+    ({"REST": 502, "APPE": 502}, True),
+])
+def test_resumed_upload_falls_back_when_the_server_refuses_restart(make_pyftpd, tmp_path, home,
+                                                                     refuse, whole):
+    """put --resume against a server that refuses REST + STOR goes on with APPE, and when APPE
+    is refused too sends the whole file, in one attempt each; the refusal is remembered for the
+    next file (it used to fail, or retry the refused command until the retries ran out)."""
+    srv = make_pyftpd(refuse=refuse)
+    server = srv.server
+    names = ["one.bin", "two.bin"]
+    data = {n: os.urandom(SIZE // 4) for n in names}
+    for n in names:
+        (tmp_path / n).write_bytes(data[n])
+        (srv.root / n).write_bytes(data[n][:100_000])  # what an interrupted upload left
+    r = run_muxftp(["--json", "-j", "1", "put", "--resume", *(str(tmp_path / n) for n in names),
+                    srv.url + "/"], home)
+    assert r.returncode == 0, r.stderr.decode()
+    files = json.loads(r.stdout)["files"]
+    for f in files:
+        assert f["status"] == "done", f
+        assert f["attempts"] == 1, f
+        assert f["offset"] == (0 if whole else 100_000), f
+    for n in names:
+        assert (srv.root / n).read_bytes() == data[n]
+    # One refusal per way refused: the second file did not ask again.
+    assert server.refusals == len(refuse), server.refusals
+
+
+@pytest.mark.time_limit(60)
+def test_a_522_on_data_is_explained(make_pyftpd, tmp_path, home):
+    """vsftpd answers a data command with 522 when the data connection is not protected or does
+    not reuse the control connection's TLS session: the error shows the server's text and says
+    what 522 means."""
+    srv = make_pyftpd(answers={"RETR": "522 SSL connection failed: session reuse required"})
+    (srv.root / "f.bin").write_bytes(b"x" * 1000)
+    r = run_muxftp(["--progress", "none", "get", srv.url + "/f.bin", "-o", str(tmp_path / "o")],
+                   home)
+    assert r.returncode == 1
+    err = r.stderr.decode()
+    assert "522 SSL connection failed: session reuse required" in err, err
+    assert "session reuse" in err.split("522 SSL connection failed")[1], err
+    assert "protected" in err and "--tls" in err, err
+
+
 @pytest.mark.time_limit(60)
 def test_ctrl_c_stops_a_shell_loop(make_pyftpd, tmp_path, home):
     """`for f in a b; do muxftp get ...; done` in bash: Ctrl-C (SIGINT to the foreground process
