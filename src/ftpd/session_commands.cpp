@@ -132,7 +132,7 @@ Task<void> Session::refuse_and_close(Refusal why) {
 }
 
 Task<void> Session::cmd_quit(const std::string&) {
-  if (transfer_ && !transfer_.done()) (void)co_await transfer_.finish();
+  if (transfer_running()) (void)co_await transfer_->finish();
   quitting_ = true;
   co_await reply(221, "Goodbye.");
 }
@@ -210,9 +210,9 @@ Task<void> Session::cmd_stat(const std::string& arg) {
   body.push_back(" Logged in as " + (logged_in_ ? user_name_ : std::string("nobody")));
   body.push_back(std::string(" TYPE: ") + (binary_ ? "BINARY" : "ASCII") +
                  ", STRUcture: File, MODE: Stream");
-  if (transfer_ && !transfer_.done()) {
-    body.push_back(" Transfer in progress: " + transfer_what_ + ", " +
-                   std::to_string(transfer_bytes_) + " bytes so far");
+  if (transfer_running()) {
+    body.push_back(" Transfer in progress: " + transfer_->what() + ", " +
+                   std::to_string(transfer_->bytes()) + " bytes so far");
   } else {
     body.push_back(" No data connection");
   }
@@ -266,9 +266,9 @@ Task<void> Session::cmd_rest(const std::string& arg) {
 }
 
 Task<void> Session::cmd_abor(const std::string&) {
-  if (transfer_ && !transfer_.done()) {
-    transfer_.cancel();
-    (void)co_await transfer_.finish();  // the transfer replies 426 as it ends
+  if (transfer_running()) {
+    transfer_->cancel();
+    (void)co_await transfer_->finish();  // the transfer replies 426 as it ends
     co_await reply(226, "ABOR successful.");
     co_return;
   }

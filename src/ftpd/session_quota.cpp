@@ -1,15 +1,15 @@
 // Per-user quotas at upload time: the user's usage is measured (off the loop) when unknown or
-// stale, a new file takes a file slot, and bytes are taken as they arrive; a failed upload gives
-// back what it took.
+// stale, and the upload gets a QuotaReservation (quota.hpp) that its Transfer holds: a new file
+// takes a file slot, bytes are taken as they arrive, and a failed upload gives back what it took.
 #include "ftpd/session.hpp"
 #include "muxio/thread_pool.hpp"
 
 namespace muxio::ftpd {
 
-Task<bool> Session::check_quota(const std::string& path, bool replaces) {
-  upload_quota_ = UploadQuota{};
+Task<std::optional<QuotaReservation>> Session::reserve_quota(const std::string& path,
+                                                             bool replaces) {
   const QuotaLimits& limits = settings_->quota;
-  if (!limits.any()) co_return true;
+  if (!limits.any()) co_return QuotaReservation();
   if (!quota_) {
     quota_ = server_.quotas.get(user_name_, [] { return std::make_shared<QuotaUsage>(); });
   }
@@ -19,46 +19,21 @@ Task<bool> Session::check_quota(const std::string& path, bool replaces) {
     if (measured) quota_->set_measured(ticket, measured->bytes, measured->files);
   }
   auto st = co_await offload([&] { return vfs_.stat(path); });
-  bool exists = st && S_ISREG(st->st_mode);
-  if (!exists && !quota_->reserve_file(limits.files)) {
+  const bool exists = st && S_ISREG(st->st_mode);
+  const std::uint64_t replaced = exists && replaces ? static_cast<std::uint64_t>(st->st_size) : 0;
+  QuotaReservation::Refusal refusal = QuotaReservation::Refusal::none;
+  QuotaReservation reservation(quota_, limits, exists, replaced, &refusal);
+  if (refusal == QuotaReservation::Refusal::files) {
     log("upload refused: file quota (" + std::to_string(limits.files) + " files) reached");
     co_await reply(552, "Quota exceeded: " + std::to_string(limits.files) + " files.");
-    co_return false;
+    co_return std::nullopt;
   }
-  upload_quota_.active = true;
-  upload_quota_.file_reserved = !exists;
-  if (exists && replaces) {
-    upload_quota_.replaced = static_cast<std::uint64_t>(st->st_size);
-    quota_->forget_stored(upload_quota_.replaced);
-  }
-  if (limits.bytes != 0 && quota_->bytes() >= limits.bytes) {
-    undo_quota();
+  if (refusal == QuotaReservation::Refusal::bytes) {
     log("upload refused: byte quota reached");
     co_await reply(552, "Quota exceeded: " + std::to_string(limits.bytes) + " bytes.");
-    co_return false;
+    co_return std::nullopt;
   }
-  co_return true;
-}
-
-bool Session::take_quota(std::size_t n) {
-  if (!upload_quota_.active) return true;
-  if (!quota_->reserve_bytes(n, settings_->quota.bytes)) return false;
-  upload_quota_.reserved += n;
-  return true;
-}
-
-void Session::undo_quota() {
-  if (!upload_quota_.active) return;
-  quota_->release(upload_quota_.reserved, upload_quota_.file_reserved ? 1 : 0);
-  if (upload_quota_.replaced != 0) quota_->restore_stored(upload_quota_.replaced);
-  upload_quota_ = UploadQuota{};
-}
-
-void Session::commit_quota() {
-  if (!upload_quota_.active) return;
-  quota_->commit(upload_quota_.reserved, upload_quota_.file_reserved ? 1 : 0,
-                 upload_quota_.replaced);
-  upload_quota_ = UploadQuota{};
+  co_return std::move(reservation);
 }
 
 }  // namespace muxio::ftpd
