@@ -248,21 +248,6 @@ Task<void> Session::reply_error(std::error_code ec) {
   co_await reply(code, text);
 }
 
-Task<std::optional<std::string>> Session::resolve(const std::string& arg) {
-  auto path = ftp::resolve_vpath(cwd_, arg);
-  if (!path) {
-    co_await reply(553, "File name not allowed.");
-    co_return std::nullopt;
-  }
-  co_return std::move(*path);
-}
-
-Task<bool> Session::require(Permissions p) {
-  if (allowed(p)) co_return true;
-  co_await reply(550, "Permission denied.");
-  co_return false;
-}
-
 const Session::CommandSpec* Session::find_command(std::string_view verb) {
   // verb, handler, needs login, may run during a transfer
   static const CommandSpec kCommands[] = {

@@ -84,24 +84,15 @@ class Session : private TransferHost {
   bool json_logs() const { return server_.config.log_format == "json"; }
   TimePoint connected_at_ = Clock::now();
 
-  // Paths: the argument resolved against the current directory; replies 553 itself on failure.
-  Task<std::optional<std::string>> resolve(const std::string& arg);
-  bool allowed(Permissions p) const { return (permissions_ & p) == p; }
-  Task<bool> require(Permissions p);
-  struct Located {
-    std::string path;
-    struct stat st;
-  };
-  Task<std::optional<Located>> locate(const std::string& arg);
-  using NameOp = std::error_code (Vfs::*)(std::string_view) const;
-  Task<std::optional<std::string>> change_name(Permissions p, const std::string& arg, NameOp op,
-                                               const char* what);
-
-  // Access control and session state (session_commands.cpp).
-  std::vector<std::string> feature_lines() const;  // FEAT, as this session's options stand
+  // Login and logout (session_auth.cpp).
   Task<void> cmd_user(const std::string& arg);
   Task<void> cmd_pass(const std::string& arg);
   Task<void> cmd_quit(const std::string& arg);
+  // "anonymous" or "ftp" on a server that allows anonymous logins.
+  bool is_anonymous_login(std::string_view name) const;
+
+  // The session's parameters and what the server says about itself (session_options.cpp).
+  std::vector<std::string> feature_lines() const;  // FEAT, as this session's options stand
   Task<void> cmd_noop(const std::string& arg);
   Task<void> cmd_syst(const std::string& arg);
   Task<void> cmd_feat(const std::string& arg);
@@ -113,11 +104,20 @@ class Session : private TransferHost {
   Task<void> cmd_stru(const std::string& arg);
   Task<void> cmd_allo(const std::string& arg);
   Task<void> cmd_rest(const std::string& arg);
-  Task<void> cmd_abor(const std::string& arg);
-  Task<void> cmd_pasv(const std::string& arg);
-  Task<void> cmd_epsv(const std::string& arg);
-  Task<void> cmd_port(const std::string& arg);
-  Task<void> cmd_eprt(const std::string& arg);
+
+  // The current directory and path lookups (session_navigation.cpp).
+  // Paths: the argument resolved against the current directory; replies 553 itself on failure.
+  Task<std::optional<std::string>> resolve(const std::string& arg);
+  bool allowed(Permissions p) const { return (permissions_ & p) == p; }
+  Task<bool> require(Permissions p);
+  struct Located {
+    std::string path;
+    struct stat st;
+  };
+  Task<std::optional<Located>> locate(const std::string& arg);
+  Task<void> cmd_pwd(const std::string& arg);
+  Task<void> cmd_cwd(const std::string& arg);
+  Task<void> cmd_cdup(const std::string& arg);
 
   // FTPS, RFC 4217 (session_tls.cpp).
   Task<void> cmd_auth(const std::string& arg);
@@ -126,17 +126,15 @@ class Session : private TransferHost {
   Task<void> cmd_ccc(const std::string& arg);
   Task<bool> start_control_tls();
   bool tls_required_for(std::string_view user) const;
-  // "anonymous" or "ftp" on a server that allows anonymous logins.
-  bool is_anonymous_login(std::string_view name) const;
   // Replies 521/522 itself when the data connection must be or could not be secured.
   Task<bool> secure_data_connection(DataConnection& conn);
   void offer_fresh_tls_session();  // a new TLS 1.3 ticket with the next control reply
   bool upload_cut_short(DataConnection& conn) override;  // TLS data ended without close_notify
 
-  // The file system (session_files.cpp).
-  Task<void> cmd_pwd(const std::string& arg);
-  Task<void> cmd_cwd(const std::string& arg);
-  Task<void> cmd_cdup(const std::string& arg);
+  // Changes to files and their facts (session_files.cpp).
+  using NameOp = std::error_code (Vfs::*)(std::string_view) const;
+  Task<std::optional<std::string>> change_name(Permissions p, const std::string& arg, NameOp op,
+                                               const char* what);
   Task<void> cmd_mkd(const std::string& arg);
   Task<void> cmd_rmd(const std::string& arg);
   Task<void> cmd_dele(const std::string& arg);
@@ -146,6 +144,17 @@ class Session : private TransferHost {
   Task<void> cmd_mdtm(const std::string& arg);
   Task<void> cmd_mfmt(const std::string& arg);
   Task<void> cmd_mlst(const std::string& arg);
+
+  // Listings (session_listing.cpp).
+  Task<void> cmd_list(const std::string& arg);
+  Task<void> cmd_nlst(const std::string& arg);
+  Task<void> cmd_mlsd(const std::string& arg);
+  Task<void> start_listing(const std::string& arg, int kind);
+  Task<void> start_glob_listing(const std::string& target, int kind);
+  // One line per entry: kind 0 LIST, 1 NLST, 2 MLSD.
+  std::string listing_text(const std::vector<ftp::FileFacts>& entries, int kind) const;
+  static constexpr std::size_t kMaxGlobMatches = 10000;
+  std::string mlsx_perm(const ftp::FileFacts& f) const;
   Task<void> stat_path(const std::string& arg);  // STAT with an argument: a listing on control
 
   // Digests of files: HASH and the legacy X* forms (session_hash.cpp).
@@ -167,22 +176,18 @@ class Session : private TransferHost {
                                        std::uint64_t end);
   Task<void> opts_hash(std::string_view name);
 
-  // Transfers (session_transfer.cpp).
+  // The data connection's set-up and the commands that start transfers (session_transfer.cpp).
+  Task<void> cmd_pasv(const std::string& arg);
+  Task<void> cmd_epsv(const std::string& arg);
+  Task<void> cmd_port(const std::string& arg);
+  Task<void> cmd_eprt(const std::string& arg);
+  Task<void> cmd_abor(const std::string& arg);
   Task<void> cmd_retr(const std::string& arg);
   Task<void> cmd_stor(const std::string& arg);
   Task<void> cmd_stou(const std::string& arg);
   Task<void> cmd_appe(const std::string& arg);
-  Task<void> cmd_list(const std::string& arg);
-  Task<void> cmd_nlst(const std::string& arg);
-  Task<void> cmd_mlsd(const std::string& arg);
-
   enum class StoreMode { replace, append, unique };
   Task<void> start_store(const std::string& arg, StoreMode mode);
-  Task<void> start_listing(const std::string& arg, int kind);
-  Task<void> start_glob_listing(const std::string& target, int kind);
-  // One line per entry: kind 0 LIST, 1 NLST, 2 MLSD.
-  std::string listing_text(const std::vector<ftp::FileFacts>& entries, int kind) const;
-  static constexpr std::size_t kMaxGlobMatches = 10000;
   std::string unique_upload_name() const;
   Result<UniqueFd> open_in_place(const std::string& path, bool append, std::uint64_t offset) const;
   // Opens the data connection, replies 150 with `opening`, and shakes hands over it under
@@ -191,7 +196,6 @@ class Session : private TransferHost {
   // A transfer of this session, which it owns (transfer_); the caller starts it.
   Transfer& new_transfer(std::string what);
   bool transfer_running() const { return transfer_ && transfer_->running(); }
-  std::string mlsx_perm(const ftp::FileFacts& f) const;
 
   EventLoop& loop_;
   ServerContext& server_;
@@ -256,7 +260,7 @@ class Session : private TransferHost {
   // How the session ended, for the metrics; unset (count): by QUIT, shutdown or a close.
   Metrics::Ended end_outcome_ = Metrics::Ended::count;
 
-  // Access limits (session_commands.cpp): the login deadline, the user's place, the 421s.
+  // Access limits (session_auth.cpp): the login deadline, the user's place, the 421s.
   Task<void> refuse_and_close(Refusal why);
   TimePoint login_deadline_{};   // from connect: trickling bytes or NOOPs cannot push it back
   AccessGuard::Slot user_slot_;  // held while logged in as a named account

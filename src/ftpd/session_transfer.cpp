@@ -1,34 +1,100 @@
-// The commands that start transfers: RETR, STOR, STOU, APPE and the listings LIST, NLST, MLSD.
-// The handler checks permissions, resolves the path, reserves quota and opens the file (on the
-// offload pool), then hands it to a Transfer (transfer.hpp) that the session owns, which runs as
-// a task of its own so the control connection stays responsive.
+// The data connection's set-up and the commands that start or end file transfers: PASV, EPSV,
+// PORT and EPRT (the DataChannel), RETR, STOR, STOU and APPE, and ABOR. A handler checks
+// permissions, resolves the path, reserves quota and opens the file (on the offload pool), then
+// hands it to a Transfer (transfer.hpp) that the session owns, which runs as a task of its own
+// so the control connection stays responsive.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <random>
 
-#include "ftp/glob.hpp"
-#include "ftp/listing.hpp"
-#include "ftp/vpath.hpp"
+#include "ftp/host_port.hpp"
 #include "ftpd/session.hpp"
 #include "muxio/thread_pool.hpp"
 
 namespace muxio::ftpd {
 
-namespace {
-
-// "LIST -la dir" -> "dir": clients pass ls options, which we do not interpret.
-std::string strip_list_options(const std::string& arg) {
-  std::string_view a = arg;
-  while (a.size() > 1 && a[0] == '-') {
-    auto space = a.find(' ');
-    a = space == std::string_view::npos ? std::string_view{} : a.substr(space + 1);
+Task<void> Session::cmd_pasv(const std::string&) {
+  if (epsv_all_) {
+    co_await reply(501, "PASV not allowed after EPSV ALL.");
+    co_return;
   }
-  return std::string(a);
+  // What the client is told (passive_address, overrides, PROXY destination, network_config.hpp).
+  // An IPv6 client cannot be told an address in PASV form (RFC 2428: EPSV).
+  auto local = control_socket().local_address();
+  std::optional<SocketAddress> advertised;
+  if (local && ftp::has_ipv4_form(peer_)) {
+    advertised = passive_ip_for(settings_->network, peer_, *local, proxy_destination_);
+  }
+  if (!advertised) {
+    co_await reply(522, "Network protocol not supported, use EPSV.");
+    co_return;
+  }
+  auto addr = data_.listen_passive();
+  if (!addr) {
+    co_await reply(425, "Cannot open passive connection.");
+    co_return;
+  }
+  advertised->set_port(advertised_passive_port(settings_->network, addr->port()));
+  co_await reply(227, ftp::format_pasv_reply_text(*advertised));
 }
 
-}  // namespace
+Task<void> Session::cmd_epsv(const std::string& arg) {
+  std::string a = ftp::ascii_upper(arg);
+  if (a == "ALL") {
+    epsv_all_ = true;
+    co_await reply(200, "EPSV ALL ok: only EPSV from now on.");
+    co_return;
+  }
+  auto local = control_socket().local_address();
+  if (!a.empty() && local && a != (local->is_v6() ? "2" : "1")) {
+    co_await reply(522, std::string("Network protocol not supported, use (") +
+                            (local->is_v6() ? "2" : "1") + ")");
+    co_return;
+  }
+  auto addr = data_.listen_passive();
+  if (!addr) {
+    co_await reply(425, "Cannot open passive connection.");
+    co_return;
+  }
+  co_await reply(
+      229, ftp::format_epsv_reply_text(advertised_passive_port(settings_->network, addr->port())));
+}
+
+Task<void> Session::cmd_port(const std::string& arg) {
+  if (epsv_all_) {
+    co_await reply(501, "PORT not allowed after EPSV ALL.");
+    co_return;
+  }
+  auto addr = ftp::parse_port_arg(arg);
+  if (!addr) {
+    co_await reply(501, "Syntax error in PORT arguments.");
+    co_return;
+  }
+  if (data_.set_active(*addr)) {
+    co_await reply(500, "Illegal PORT command: only your own address, port 1024 or above.");
+    co_return;
+  }
+  co_await reply(200, "PORT command successful. Consider using PASV.");
+}
+
+Task<void> Session::cmd_eprt(const std::string& arg) {
+  if (epsv_all_) {
+    co_await reply(501, "EPRT not allowed after EPSV ALL.");
+    co_return;
+  }
+  auto addr = ftp::parse_eprt_arg(arg);
+  if (!addr) {
+    co_await reply(522, "Network protocol not supported, use (1,2).");
+    co_return;
+  }
+  if (data_.set_active(*addr)) {
+    co_await reply(500, "Illegal EPRT command: only your own address, port 1024 or above.");
+    co_return;
+  }
+  co_await reply(200, "EPRT command successful.");
+}
 
 Transfer& Session::new_transfer(std::string what) {
   const BandwidthLimits& limits = settings_->bandwidth;
@@ -62,6 +128,17 @@ Task<std::optional<DataConnection>> Session::open_data_connection(std::string op
   co_return std::move(conn);
 }
 
+Task<void> Session::cmd_abor(const std::string&) {
+  if (transfer_running()) {
+    transfer_->cancel();
+    (void)co_await transfer_->finish();  // the transfer replies 426 as it ends
+    co_await reply(226, "ABOR successful.");
+    co_return;
+  }
+  data_.reset();
+  co_await reply(225, "No transfer to abort.");
+}
+
 Task<void> Session::cmd_retr(const std::string& arg) {
   std::uint64_t offset = std::exchange(restart_offset_, 0);  // used up, whatever happens next
   bool allowed = co_await require(kRead);
@@ -90,36 +167,14 @@ Task<void> Session::cmd_retr(const std::string& arg) {
   new_transfer("RETR " + *path).start_download(std::move(*file), *path, offset, size);
 }
 
-std::string Session::unique_upload_name() const {
-  static thread_local std::mt19937_64 rng(std::random_device{}());
-  char name[40];
-  std::snprintf(name, sizeof name, "muxftpd.%016llx", static_cast<unsigned long long>(rng()));
-  return name;
-}
-
-// Blocking (offload pool): opens a regular file for APPE or a REST + STOR resume.
-Result<UniqueFd> Session::open_in_place(const std::string& path, bool append,
-                                        std::uint64_t offset) const {
-  auto f = vfs_.open(path, append ? (O_WRONLY | O_APPEND | O_CREAT) : O_WRONLY);
-  if (!f) return f;
-  struct stat st {};
-  if (::fstat(f->get(), &st) < 0) return errno_code(errno);
-  if (!S_ISREG(st.st_mode)) return errno_code(EPERM);  // no FIFOs, devices, directories
-  if (append) return f;
-  if (static_cast<std::uint64_t>(st.st_size) < offset) return errno_code(ESPIPE);
-  if (::ftruncate(f->get(), static_cast<off_t>(offset)) < 0 ||
-      ::lseek(f->get(), static_cast<off_t>(offset), SEEK_SET) < 0) {
-    return errno_code(errno);
-  }
-  return f;
-}
-
 Task<void> Session::cmd_stor(const std::string& arg) {
   co_await start_store(arg, StoreMode::replace);
 }
+
 Task<void> Session::cmd_appe(const std::string& arg) {
   co_await start_store(arg, StoreMode::append);
 }
+
 Task<void> Session::cmd_stou(const std::string& arg) {
   co_await start_store(arg, StoreMode::unique);
 }
@@ -179,109 +234,61 @@ Task<void> Session::start_store(const std::string& arg, StoreMode mode) {
   new_transfer("STOR " + *path).start_upload(std::move(target));
 }
 
-Task<void> Session::cmd_list(const std::string& arg) {
-  co_await start_listing(arg, 0);
-}
-Task<void> Session::cmd_nlst(const std::string& arg) {
-  co_await start_listing(arg, 1);
-}
-Task<void> Session::cmd_mlsd(const std::string& arg) {
-  co_await start_listing(arg, 2);
-}
-
-Task<void> Session::start_listing(const std::string& arg, int kind) {
-  bool allowed = co_await require(kList);
-  if (!allowed) co_return;
-  const std::string target = kind == 2 ? arg : strip_list_options(arg);
-  if (kind != 2 && ftp::has_wildcards(target)) {  // RFC 3659: MLSD takes no wildcards
-    co_await start_glob_listing(target, kind);
-    co_return;
+// Per-user quotas at upload time: the user's usage is measured (off the loop) when unknown or
+// stale, and the upload gets a QuotaReservation that its Transfer holds: a new file takes a file
+// slot, bytes are taken as they arrive, and a failed upload gives back what it took.
+Task<std::optional<QuotaReservation>> Session::reserve_quota(const std::string& path,
+                                                             bool replaces) {
+  const QuotaLimits& limits = settings_->quota;
+  if (!limits.any()) co_return QuotaReservation();
+  if (!quota_) {
+    quota_ = server_.quotas.get(user_name_, [] { return std::make_shared<QuotaUsage>(); });
   }
-  auto path = co_await resolve(target);
-  if (!path) co_return;
-  if (!data_.ready()) {
-    co_await reply(425, "Use PORT, EPRT, PASV or EPSV first.");
-    co_return;
+  if (quota_->needs_measuring()) {
+    QuotaUsage::MeasureTicket ticket = quota_->start_measuring();
+    auto measured = co_await offload([&] { return measure_usage(vfs_); });
+    if (measured) quota_->set_measured(ticket, measured->bytes, measured->files);
   }
-  struct Listing {
-    Result<std::vector<ftp::FileFacts>> entries = errno_code(EINVAL);
-    bool is_dir = false;
-  };
-  auto listing = co_await offload([&] {
-    Listing l;
-    auto st = vfs_.stat(*path);
-    l.is_dir = st && S_ISDIR(st->st_mode);
-    l.entries = vfs_.list(*path);
-    return l;
-  });
-  if (!listing.entries) {
-    co_await reply_error(listing.entries.error());
-    co_return;
+  auto st = co_await offload([&] { return vfs_.stat(path); });
+  const bool exists = st && S_ISREG(st->st_mode);
+  const std::uint64_t replaced = exists && replaces ? static_cast<std::uint64_t>(st->st_size) : 0;
+  QuotaReservation::Refusal refusal = QuotaReservation::Refusal::none;
+  QuotaReservation reservation(quota_, limits, exists, replaced, &refusal);
+  if (refusal == QuotaReservation::Refusal::files) {
+    log("upload refused: file quota (" + std::to_string(limits.files) + " files) reached");
+    co_await reply(552, "Quota exceeded: " + std::to_string(limits.files) + " files.");
+    co_return std::nullopt;
   }
-  if (kind == 2 && !listing.is_dir) {
-    co_await reply(501, "MLSD needs a directory; use MLST for a file.");
-    co_return;
+  if (refusal == QuotaReservation::Refusal::bytes) {
+    log("upload refused: byte quota reached");
+    co_await reply(552, "Quota exceeded: " + std::to_string(limits.bytes) + " bytes.");
+    co_return std::nullopt;
   }
-  if (kind == 1 && !listing.is_dir) {
-    for (auto& e : *listing.entries)
-      e.name = *path;  // NLST of a file names the file
-  }
-  new_transfer("listing of " + *path).start_listing(listing_text(*listing.entries, kind), *path);
+  co_return std::move(reservation);
 }
 
-// LIST and NLST with a pattern in the last component ("*.bin", "dir/report-??.txt"): the
-// directory's entries that match, named as the client wrote them ("dir/a.bin"), so that the
-// names it gets back (mget, ncftpget) can be fetched as they are. The directory is confined like
-// every path; a pattern in a directory component is refused, so one command reads one directory.
-Task<void> Session::start_glob_listing(const std::string& target, int kind) {
-  // Named parts, no structured binding and no temporary in a co_await (ARCHITECTURE.md, g++ 12).
-  const ftp::GlobTarget parts = ftp::split_glob_target(target);
-  const std::string_view directory = parts.directory;
-  const std::string_view pattern = parts.pattern;
-  const std::string directory_arg = directory.empty() ? "." : std::string(directory);
-  if (ftp::has_wildcards(directory)) {
-    co_await reply(550, "Wildcards are taken in the last path component only.");
-    co_return;
-  }
-  auto path = co_await resolve(directory_arg);
-  if (!path) co_return;
-  if (!data_.ready()) {
-    co_await reply(425, "Use PORT, EPRT, PASV or EPSV first.");
-    co_return;
-  }
-  auto entries = co_await offload([&] { return vfs_.list(*path); });
-  if (!entries) {
-    co_await reply_error(entries.error());
-    co_return;
-  }
-  std::vector<ftp::FileFacts> matched;
-  for (auto& e : *entries) {
-    if (!ftp::glob_match(pattern, e.name)) continue;
-    if (matched.size() == kMaxGlobMatches) {
-      co_await reply(550, "More than " + std::to_string(kMaxGlobMatches) +
-                              " names match; narrow the pattern.");
-      co_return;
-    }
-    e.name = std::string(directory) + e.name;
-    matched.push_back(std::move(e));
-  }
-  if (matched.empty()) {
-    co_await reply(550, "No files match " + ftp::safe_name(pattern) + ".");
-    co_return;
-  }
-  new_transfer("listing of " + target).start_listing(listing_text(matched, kind), target);
+std::string Session::unique_upload_name() const {
+  static thread_local std::mt19937_64 rng(std::random_device{}());
+  char name[40];
+  std::snprintf(name, sizeof name, "muxftpd.%016llx", static_cast<unsigned long long>(rng()));
+  return name;
 }
 
-std::string Session::listing_text(const std::vector<ftp::FileFacts>& entries, int kind) const {
-  auto now = static_cast<std::int64_t>(std::time(nullptr));
-  std::string text;
-  for (const auto& e : entries) {
-    if (kind == 0) text += ftp::format_list_line(e, now);
-    if (kind == 1) text += ftp::safe_name(e.name);
-    if (kind == 2) text += ftp::format_mlsx_line(e, mlsx_perm(e), {}, mlst_facts_);
-    text += "\r\n";
+// Blocking (offload pool): opens a regular file for APPE or a REST + STOR resume.
+Result<UniqueFd> Session::open_in_place(const std::string& path, bool append,
+                                        std::uint64_t offset) const {
+  auto f = vfs_.open(path, append ? (O_WRONLY | O_APPEND | O_CREAT) : O_WRONLY);
+  if (!f) return f;
+  struct stat st {};
+  if (::fstat(f->get(), &st) < 0) return errno_code(errno);
+  if (!S_ISREG(st.st_mode)) return errno_code(EPERM);  // no FIFOs, devices, directories
+  if (append) return f;
+  if (static_cast<std::uint64_t>(st.st_size) < offset) return errno_code(ESPIPE);
+  if (::ftruncate(f->get(), static_cast<off_t>(offset)) < 0 ||
+      ::lseek(f->get(), static_cast<off_t>(offset), SEEK_SET) < 0) {
+    return errno_code(errno);
   }
-  return text;
+  return f;
 }
 
 }  // namespace muxio::ftpd
