@@ -8,7 +8,14 @@
 // the 226. The transfer reaches the session only through TransferHost (replies, the data
 // connection, the log). Replies from both tasks are serialised by an AsyncMutex. Disk work runs
 // on the offload pool. Owned by the task that runs it; loop thread only.
-
+//
+// The handlers, one concern per file: session.cpp the control loop, replies and dispatch;
+// session_auth.cpp login and logout; session_options.cpp the session's parameters and what the
+// server says about itself; session_navigation.cpp the current directory and path lookups;
+// session_files.cpp changes to files and their facts; session_listing.cpp listings;
+// session_transfer.cpp the data connection's set-up and the commands that start transfers (with
+// the upload's quota reservation); session_tls.cpp FTPS; session_hash.cpp digests;
+// session_events.cpp structured log events.
 #pragma once
 
 #include <sys/stat.h>

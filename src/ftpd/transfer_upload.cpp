@@ -12,8 +12,8 @@
 #include "ftpd/stall_watchdog.hpp"
 #include "ftpd/transfer.hpp"
 #include "muxio/file_ops.hpp"
-#include "muxio/time.hpp"
 #include "muxio/thread_pool.hpp"
+#include "muxio/time.hpp"
 
 namespace muxio::ftpd {
 
