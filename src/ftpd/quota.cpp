@@ -123,4 +123,62 @@ Result<MeasuredUsage> measure_usage(const Vfs& vfs, unsigned max_depth) {
   return usage;
 }
 
+QuotaReservation::QuotaReservation(std::shared_ptr<QuotaUsage> usage, const QuotaLimits& limits,
+                                   bool exists, std::uint64_t replaced, Refusal* refusal)
+    : byte_limit_(limits.bytes) {
+  *refusal = Refusal::none;
+  if (!exists && !usage->reserve_file(limits.files)) {
+    *refusal = Refusal::files;
+    return;
+  }
+  usage_ = std::move(usage);
+  file_reserved_ = !exists;
+  replaced_ = replaced;
+  if (replaced_ != 0) usage_->forget_stored(replaced_);
+  if (limits.bytes != 0 && usage_->bytes() >= limits.bytes) {
+    release();
+    *refusal = Refusal::bytes;
+  }
+}
+
+QuotaReservation::QuotaReservation(QuotaReservation&& other) noexcept
+    : usage_(std::move(other.usage_)),
+      byte_limit_(other.byte_limit_),
+      file_reserved_(other.file_reserved_),
+      reserved_(other.reserved_),
+      replaced_(other.replaced_) {}
+
+QuotaReservation& QuotaReservation::operator=(QuotaReservation&& other) noexcept {
+  if (this != &other) {
+    release();
+    usage_ = std::move(other.usage_);
+    byte_limit_ = other.byte_limit_;
+    file_reserved_ = other.file_reserved_;
+    reserved_ = other.reserved_;
+    replaced_ = other.replaced_;
+  }
+  return *this;
+}
+
+bool QuotaReservation::take(std::uint64_t n) {
+  if (!usage_) return true;
+  if (!usage_->reserve_bytes(n, byte_limit_)) return false;
+  reserved_ += n;
+  return true;
+}
+
+void QuotaReservation::release() {
+  if (!usage_) return;
+  usage_->release(reserved_, file_reserved_ ? 1 : 0);
+  if (replaced_ != 0) usage_->restore_stored(replaced_);
+  usage_.reset();
+}
+
+void QuotaReservation::commit(bool measure_again) {
+  if (!usage_) return;
+  usage_->commit(reserved_, file_reserved_ ? 1 : 0, replaced_);
+  if (measure_again) usage_->invalidate();
+  usage_.reset();
+}
+
 }  // namespace muxio::ftpd

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <mutex>
 
 #include "ftpd/per_user.hpp"
@@ -76,6 +77,44 @@ class QuotaUsage {
   std::uint64_t committed_files_ = 0;
   bool valid_ = false;
   TimePoint measured_{};
+};
+
+// What one upload has taken from its user's QuotaUsage: a file slot for a new name, the bytes
+// written so far, and the size of the file a plain STOR replaces (which stops counting while
+// the upload runs). Given back unless committed: a failed upload, and one destroyed mid-way
+// (its session gone at a forced shutdown), leave the usage as it was. Owned by the upload's
+// Transfer (transfer.hpp); movable, not copyable. Default-constructed it holds nothing: a
+// server without quotas.
+class QuotaReservation {
+ public:
+  enum class Refusal { none, files, bytes };
+
+  QuotaReservation() = default;
+  // Takes a file slot unless the upload's name `exists`; forgets `replaced` bytes (the size of
+  // the file a plain STOR replaces, else 0). When a limit refuses, `*refusal` says which one and
+  // nothing is held.
+  QuotaReservation(std::shared_ptr<QuotaUsage> usage, const QuotaLimits& limits, bool exists,
+                   std::uint64_t replaced, Refusal* refusal);
+  ~QuotaReservation() { release(); }
+  QuotaReservation(QuotaReservation&& other) noexcept;
+  QuotaReservation& operator=(QuotaReservation&& other) noexcept;
+  QuotaReservation(const QuotaReservation&) = delete;
+  QuotaReservation& operator=(const QuotaReservation&) = delete;
+
+  // n more bytes written; false (and nothing taken) if they would pass the byte limit.
+  bool take(std::uint64_t n);
+  // The upload failed: everything goes back.
+  void release();
+  // The upload is complete: what it reserved is now stored. `measure_again` when the file was
+  // written in place, whose old size is no longer known.
+  void commit(bool measure_again);
+
+ private:
+  std::shared_ptr<QuotaUsage> usage_;  // null: nothing held
+  std::uint64_t byte_limit_ = 0;
+  bool file_reserved_ = false;  // a new name: one more file
+  std::uint64_t reserved_ = 0;  // bytes written so far
+  std::uint64_t replaced_ = 0;  // size of the file a plain STOR replaces, released up front
 };
 
 using QuotaRegistry = PerUser<QuotaUsage>;

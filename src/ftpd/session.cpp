@@ -45,10 +45,10 @@ Session::Session(EventLoop& loop, ServerContext& server, TcpStream control, Sock
 }
 
 Session::~Session() {
-  // run() waits for its transfer; only a loop destroyed with both suspended gets here with the
-  // transfer still there. It refers to this session (the reply mutex, counters): it goes first.
-  transfer_.destroy_with_loop();
-  undo_quota();  // an upload destroyed mid-way gives its reservation back (shared by the user)
+  // run() ends its transfer; only a loop destroyed with both suspended gets here with the
+  // transfer still running. It refers to this session (the reply mutex, the settings, the Vfs):
+  // it goes first, and an upload's quota reservation goes back with it.
+  transfer_.reset();
   if (siblings_ != nullptr) siblings_->erase(this);
   server_.sessions_open.fetch_sub(1);
   auto outcome = end_outcome_;
@@ -93,11 +93,11 @@ Task<void> Session::run() {
     if (!line) break;
     co_await dispatch(*line);
   }
-  if (transfer_ && !transfer_.done()) {
+  if (transfer_running()) {
     // The client is gone, or the server shuts down: then the transfer may finish within the
     // grace period (the server cancels it when that ends).
-    if (!server_.shutting_down) transfer_.cancel();
-    (void)co_await transfer_.finish();
+    if (!server_.shutting_down) transfer_->cancel();
+    (void)co_await transfer_->finish();
   }
   TaskContext* ctx = co_await current_context();
   if ((ctx->cancel_requested || server_.shutting_down) && !quitting_) {
@@ -143,7 +143,7 @@ Task<std::optional<std::string>> Session::read_command_line() {
     if (!n && n.error() == Error::timed_out) {
       // Not logged in: the login deadline has passed, and the check above closes.
       if (!logged_in_) continue;
-      if (transfer_ && !transfer_.done()) continue;  // the control connection idles meanwhile
+      if (transfer_running()) continue;  // the control connection idles meanwhile
       log("idle timeout");
       end_outcome_ = Metrics::Ended::timeout;
       co_await reply(421, "Timeout: closing control connection.");
@@ -248,21 +248,6 @@ Task<void> Session::reply_error(std::error_code ec) {
   co_await reply(code, text);
 }
 
-Task<std::optional<std::string>> Session::resolve(const std::string& arg) {
-  auto path = ftp::resolve_vpath(cwd_, arg);
-  if (!path) {
-    co_await reply(553, "File name not allowed.");
-    co_return std::nullopt;
-  }
-  co_return std::move(*path);
-}
-
-Task<bool> Session::require(Permissions p) {
-  if (allowed(p)) co_return true;
-  co_await reply(550, "Permission denied.");
-  co_return false;
-}
-
 const Session::CommandSpec* Session::find_command(std::string_view verb) {
   // verb, handler, needs login, may run during a transfer
   static const CommandSpec kCommands[] = {
@@ -324,8 +309,8 @@ Task<void> Session::dispatch(const std::string& raw) {
     co_await reply(530, "Please login with USER and PASS.");
     co_return;
   }
-  if (transfer_ && !transfer_.done() && !spec->during_transfer) {
-    (void)co_await transfer_.finish();  // as if the client had waited for the 226
+  if (transfer_running() && !spec->during_transfer) {
+    (void)co_await transfer_->finish();  // as if the client had waited for the 226
   }
   if (cmd.verb != "RNTO" && cmd.verb != "RNFR") rename_from_.reset();
   // REST applies to the transfer command that follows it; the commands clients send in between

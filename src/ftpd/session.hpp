@@ -1,11 +1,21 @@
 // Session: one FTP control connection, from greeting to QUIT, as a coroutine that reads top to
 // bottom: read a command, dispatch it, reply.
 //
-// A transfer (RETR, STOR, LIST, ...) runs as a task of its own, so the control connection keeps
-// being read while it runs: NOOP and STAT are answered at once, ABOR cancels it (426 from the
-// transfer, then 226), and any other command waits until the transfer has finished, as if the
-// client had waited for the 226. Replies from both tasks are serialised by an AsyncMutex.
-// Disk work runs on the offload pool. Owned by the task that runs it; loop thread only.
+// A transfer (RETR, STOR, LIST, ...) is a Transfer (transfer.hpp) that the session owns and ends
+// before it goes; it runs as a task of its own, so the control connection keeps being read while
+// it runs: NOOP and STAT are answered at once, ABOR cancels it (426 from the transfer, then 226),
+// and any other command waits until the transfer has finished, as if the client had waited for
+// the 226. The transfer reaches the session only through TransferHost (replies, the data
+// connection, the log). Replies from both tasks are serialised by an AsyncMutex. Disk work runs
+// on the offload pool. Owned by the task that runs it; loop thread only.
+//
+// The handlers, one concern per file: session.cpp the control loop, replies and dispatch;
+// session_auth.cpp login and logout; session_options.cpp the session's parameters and what the
+// server says about itself; session_navigation.cpp the current directory and path lookups;
+// session_files.cpp changes to files and their facts; session_listing.cpp listings;
+// session_transfer.cpp the data connection's set-up and the commands that start transfers (with
+// the upload's quota reservation); session_tls.cpp FTPS; session_hash.cpp digests;
+// session_events.cpp structured log events.
 #pragma once
 
 #include <sys/stat.h>
@@ -18,8 +28,10 @@
 #include "ftp/file_hash.hpp"
 #include "ftp/line_reader.hpp"
 #include "ftpd/data_channel.hpp"
+#include "ftpd/data_connection.hpp"
 #include "ftpd/json_log.hpp"
 #include "ftpd/server_context.hpp"
+#include "ftpd/transfer.hpp"
 #include "ftpd/vfs.hpp"
 #include "muxio/async_mutex.hpp"
 #include "muxio/tcp_stream.hpp"
@@ -27,7 +39,7 @@
 
 namespace muxio::ftpd {
 
-class Session {
+class Session : private TransferHost {
  public:
   Session(EventLoop& loop, ServerContext& server, TcpStream control, SocketAddress peer);
   ~Session();
@@ -57,23 +69,11 @@ class Session {
   };
   static const CommandSpec* find_command(std::string_view verb);
 
-  // A data connection: plain TCP, or TLS over it after PROT P.
-  struct DataConnection {
-    TcpStream tcp;
-    std::unique_ptr<TlsStream> tls;
-    Stream& stream() { return tls ? static_cast<Stream&>(*tls) : tcp; }
-    // Ends the transfer: TLS close_notify first, so the client knows the data is complete.
-    Task<void> finish();
-    // Ends a transfer that is not complete with a TCP reset and no close_notify: a FIN (or a
-    // TLS close) looks like the end of a complete file to most clients.
-    void abort();
-  };
-
   // Control connection.
   Stream& control() { return control_tls_ ? static_cast<Stream&>(*control_tls_) : control_tcp_; }
   TcpStream& control_socket() { return control_tls_ ? control_tls_->transport() : control_tcp_; }
   Task<std::optional<std::string>> read_command_line();
-  Task<void> reply(int code, std::string_view text);
+  Task<void> reply(int code, std::string_view text) override;
   Task<void> reply_lines(int code, std::string_view first, const std::vector<std::string>& body,
                          std::string_view last);
   Task<void> reply_error(std::error_code ec);
@@ -84,31 +84,22 @@ class Session {
   Duration reply_write_bound() const;
   void cut_control(const char* why);
   Task<void> dispatch(const std::string& line);
-  void log(const std::string& message) const;
+  void log(const std::string& message) const override;
   // A session event: a JSON object under log_format = "json" (json_log.hpp), else `text` as
   // log() writes it (session_events.cpp).
-  void log_event(SessionEvent e, const std::string& text) const;
+  void log_event(SessionEvent e, const std::string& text) const override;
   bool json_logs() const { return server_.config.log_format == "json"; }
   TimePoint connected_at_ = Clock::now();
 
-  // Paths: the argument resolved against the current directory; replies 553 itself on failure.
-  Task<std::optional<std::string>> resolve(const std::string& arg);
-  bool allowed(Permissions p) const { return (permissions_ & p) == p; }
-  Task<bool> require(Permissions p);
-  struct Located {
-    std::string path;
-    struct stat st;
-  };
-  Task<std::optional<Located>> locate(const std::string& arg);
-  using NameOp = std::error_code (Vfs::*)(std::string_view) const;
-  Task<std::optional<std::string>> change_name(Permissions p, const std::string& arg, NameOp op,
-                                               const char* what);
-
-  // Access control and session state (session_commands.cpp).
-  std::vector<std::string> feature_lines() const;  // FEAT, as this session's options stand
+  // Login and logout (session_auth.cpp).
   Task<void> cmd_user(const std::string& arg);
   Task<void> cmd_pass(const std::string& arg);
   Task<void> cmd_quit(const std::string& arg);
+  // "anonymous" or "ftp" on a server that allows anonymous logins.
+  bool is_anonymous_login(std::string_view name) const;
+
+  // The session's parameters and what the server says about itself (session_options.cpp).
+  std::vector<std::string> feature_lines() const;  // FEAT, as this session's options stand
   Task<void> cmd_noop(const std::string& arg);
   Task<void> cmd_syst(const std::string& arg);
   Task<void> cmd_feat(const std::string& arg);
@@ -120,11 +111,20 @@ class Session {
   Task<void> cmd_stru(const std::string& arg);
   Task<void> cmd_allo(const std::string& arg);
   Task<void> cmd_rest(const std::string& arg);
-  Task<void> cmd_abor(const std::string& arg);
-  Task<void> cmd_pasv(const std::string& arg);
-  Task<void> cmd_epsv(const std::string& arg);
-  Task<void> cmd_port(const std::string& arg);
-  Task<void> cmd_eprt(const std::string& arg);
+
+  // The current directory and path lookups (session_navigation.cpp).
+  // Paths: the argument resolved against the current directory; replies 553 itself on failure.
+  Task<std::optional<std::string>> resolve(const std::string& arg);
+  bool allowed(Permissions p) const { return (permissions_ & p) == p; }
+  Task<bool> require(Permissions p);
+  struct Located {
+    std::string path;
+    struct stat st;
+  };
+  Task<std::optional<Located>> locate(const std::string& arg);
+  Task<void> cmd_pwd(const std::string& arg);
+  Task<void> cmd_cwd(const std::string& arg);
+  Task<void> cmd_cdup(const std::string& arg);
 
   // FTPS, RFC 4217 (session_tls.cpp).
   Task<void> cmd_auth(const std::string& arg);
@@ -133,17 +133,15 @@ class Session {
   Task<void> cmd_ccc(const std::string& arg);
   Task<bool> start_control_tls();
   bool tls_required_for(std::string_view user) const;
-  // "anonymous" or "ftp" on a server that allows anonymous logins.
-  bool is_anonymous_login(std::string_view name) const;
   // Replies 521/522 itself when the data connection must be or could not be secured.
   Task<bool> secure_data_connection(DataConnection& conn);
-  void offer_fresh_tls_session();               // a new TLS 1.3 ticket with the next control reply
-  bool upload_cut_short(DataConnection& conn);  // TLS data ended without close_notify
+  void offer_fresh_tls_session();  // a new TLS 1.3 ticket with the next control reply
+  bool upload_cut_short(DataConnection& conn) override;  // TLS data ended without close_notify
 
-  // The file system (session_files.cpp).
-  Task<void> cmd_pwd(const std::string& arg);
-  Task<void> cmd_cwd(const std::string& arg);
-  Task<void> cmd_cdup(const std::string& arg);
+  // Changes to files and their facts (session_files.cpp).
+  using NameOp = std::error_code (Vfs::*)(std::string_view) const;
+  Task<std::optional<std::string>> change_name(Permissions p, const std::string& arg, NameOp op,
+                                               const char* what);
   Task<void> cmd_mkd(const std::string& arg);
   Task<void> cmd_rmd(const std::string& arg);
   Task<void> cmd_dele(const std::string& arg);
@@ -153,6 +151,17 @@ class Session {
   Task<void> cmd_mdtm(const std::string& arg);
   Task<void> cmd_mfmt(const std::string& arg);
   Task<void> cmd_mlst(const std::string& arg);
+
+  // Listings (session_listing.cpp).
+  Task<void> cmd_list(const std::string& arg);
+  Task<void> cmd_nlst(const std::string& arg);
+  Task<void> cmd_mlsd(const std::string& arg);
+  Task<void> start_listing(const std::string& arg, int kind);
+  Task<void> start_glob_listing(const std::string& target, int kind);
+  // One line per entry: kind 0 LIST, 1 NLST, 2 MLSD.
+  std::string listing_text(const std::vector<ftp::FileFacts>& entries, int kind) const;
+  static constexpr std::size_t kMaxGlobMatches = 10000;
+  std::string mlsx_perm(const ftp::FileFacts& f) const;
   Task<void> stat_path(const std::string& arg);  // STAT with an argument: a listing on control
 
   // Digests of files: HASH and the legacy X* forms (session_hash.cpp).
@@ -174,42 +183,26 @@ class Session {
                                        std::uint64_t end);
   Task<void> opts_hash(std::string_view name);
 
-  // Transfers (session_transfer.cpp).
+  // The data connection's set-up and the commands that start transfers (session_transfer.cpp).
+  Task<void> cmd_pasv(const std::string& arg);
+  Task<void> cmd_epsv(const std::string& arg);
+  Task<void> cmd_port(const std::string& arg);
+  Task<void> cmd_eprt(const std::string& arg);
+  Task<void> cmd_abor(const std::string& arg);
   Task<void> cmd_retr(const std::string& arg);
   Task<void> cmd_stor(const std::string& arg);
   Task<void> cmd_stou(const std::string& arg);
   Task<void> cmd_appe(const std::string& arg);
-  Task<void> cmd_list(const std::string& arg);
-  Task<void> cmd_nlst(const std::string& arg);
-  Task<void> cmd_mlsd(const std::string& arg);
-
   enum class StoreMode { replace, append, unique };
   Task<void> start_store(const std::string& arg, StoreMode mode);
-  Task<void> start_listing(const std::string& arg, int kind);
-  Task<void> start_glob_listing(const std::string& target, int kind);
-  // One line per entry: kind 0 LIST, 1 NLST, 2 MLSD.
-  std::string listing_text(const std::vector<ftp::FileFacts>& entries, int kind) const;
-  static constexpr std::size_t kMaxGlobMatches = 10000;
-  // The transfer tasks. Each opens the data connection, replies 150, moves the bytes, replies
-  // 226 (or 425/426/451/452), logs an xferlog line.
-  Task<void> send_file(UniqueFd file, std::string path, std::uint64_t offset, std::uint64_t size);
-  Task<void> receive_file(UniqueFd file, std::optional<TempFile> temp, std::string path,
-                          std::string reply_name);
-  Task<void> send_listing(std::string text, std::string what);
-  void start_transfer(Task<void> transfer);
   std::string unique_upload_name() const;
   Result<UniqueFd> open_in_place(const std::string& path, bool append, std::uint64_t offset) const;
-  std::error_code commit_upload(UniqueFd& file, TempFile& temp, const std::string& path,
-                                std::error_code* dir_sync_error) const;
-  std::error_code finish_in_place(UniqueFd& file, UniqueFd& undo, const std::string& path,
-                                  bool created) const;
   // Opens the data connection, replies 150 with `opening`, and shakes hands over it under
-  // PROT P; on failure it has replied (425/426/522) and returns nothing.
-  Task<std::optional<DataConnection>> open_data_connection(std::string opening);
-  void record_transfer(const std::string& path, std::uint64_t bytes, bool upload, bool complete,
-                       TimePoint started);
-  std::string mlsx_perm(const ftp::FileFacts& f) const;
-  void watch_transfer_progress(std::uint64_t& counter);
+  // PROT P; on failure it has replied (425/426/522) and returns nothing. For the Transfer.
+  Task<std::optional<DataConnection>> open_data_connection(std::string opening) override;
+  // A transfer of this session, which it owns (transfer_); the caller starts it.
+  Transfer& new_transfer(std::string what);
+  bool transfer_running() const { return transfer_ && transfer_->running(); }
 
   EventLoop& loop_;
   ServerContext& server_;
@@ -257,38 +250,24 @@ class Session {
   bool protect_data_ = false;  // PROT P
   bool implicit_tls_ = false;
 
-  // Bandwidth: this session's buckets and its user's (shared with the user's other sessions).
-  RateLimiter download_rate_;
-  RateLimiter upload_rate_;
+  // Bandwidth: the user's buckets, shared with the user's other sessions and held while this
+  // session lives (each transfer paces the session's own limit with a bucket of its own).
   std::shared_ptr<UserBandwidth::Buckets> user_rates_;
-  // Waits as long as the limits ask after `n` bytes moved (an error if cancelled meanwhile).
-  Task<std::error_code> pace(bool upload, std::size_t n);
-  std::size_t paced_chunk(bool upload, std::size_t wanted);
 
-  // Quotas: the user's usage (shared with the user's other sessions) and what the upload in
-  // progress has taken from it, given back if the upload fails.
-  struct UploadQuota {
-    bool active = false;
-    bool file_reserved = false;  // a new name: one more file
-    std::uint64_t reserved = 0;  // bytes written so far
-    std::uint64_t replaced = 0;  // size of the file a plain STOR replaces, released up front
-  };
+  // Quotas: the user's usage, shared with the user's other sessions.
   std::shared_ptr<QuotaUsage> quota_;
-  UploadQuota upload_quota_;
-  // Before an upload: replies 552 itself when the user is at their quota.
-  Task<bool> check_quota(const std::string& path, bool replaces);
-  bool take_quota(std::size_t n);
-  void undo_quota();    // a failed upload
-  void commit_quota();  // a complete one
+  // Before an upload: what it may take from the quota (nothing held without quotas); replies
+  // 552 itself and returns nothing when the user is at their quota.
+  Task<std::optional<QuotaReservation>> reserve_quota(const std::string& path, bool replaces);
 
-  TaskHandle transfer_;
-  std::uint64_t transfer_bytes_ = 0;
-  std::string transfer_what_;
+  // The transfer in progress or the last one; ended (cancelled and joined) before the session
+  // goes, and destroyed in ~Session before any other member.
+  std::unique_ptr<Transfer> transfer_;
   bool quitting_ = false;
   // How the session ended, for the metrics; unset (count): by QUIT, shutdown or a close.
   Metrics::Ended end_outcome_ = Metrics::Ended::count;
 
-  // Access limits (session_commands.cpp): the login deadline, the user's place, the 421s.
+  // Access limits (session_auth.cpp): the login deadline, the user's place, the 421s.
   Task<void> refuse_and_close(Refusal why);
   TimePoint login_deadline_{};   // from connect: trickling bytes or NOOPs cannot push it back
   AccessGuard::Slot user_slot_;  // held while logged in as a named account

@@ -1,6 +1,5 @@
-// File-system commands: directories, deletion, renaming, sizes and times, MLST.
-#include <fcntl.h>
-
+// Changes to files and their facts: MKD, RMD, DELE, RNFR and RNTO (each invalidating the
+// user's measured quota usage), SIZE, MDTM, MFMT and MLST.
 #include "ftp/listing.hpp"
 #include "ftp/time_format.hpp"
 #include "ftp/vpath.hpp"
@@ -8,42 +7,6 @@
 #include "muxio/thread_pool.hpp"
 
 namespace muxio::ftpd {
-
-Task<void> Session::cmd_pwd(const std::string&) {
-  co_await reply(257, "\"" + ftp::quote_path(cwd_) + "\" is the current directory.");
-}
-
-// The shape of CWD, RNFR, SIZE, MDTM and MLST: resolve the argument and stat it on the offload
-// pool. Replies the error itself.
-Task<std::optional<Session::Located>> Session::locate(const std::string& arg) {
-  auto path = co_await resolve(arg);
-  if (!path) co_return std::nullopt;
-  auto st = co_await offload([&] { return vfs_.stat(*path); });
-  if (!st) {
-    co_await reply_error(st.error());
-    co_return std::nullopt;
-  }
-  Located found;  // no braced initialiser: see ARCHITECTURE.md, g++ 12
-  found.path = std::move(*path);
-  found.st = *st;
-  co_return found;
-}
-
-Task<void> Session::cmd_cwd(const std::string& arg) {
-  const std::string target = arg.empty() ? "/" : arg;  // named: see ARCHITECTURE.md, g++ 12
-  auto dir = co_await locate(target);
-  if (!dir) co_return;
-  if (!S_ISDIR(dir->st.st_mode)) {
-    co_await reply(550, "Not a directory.");
-    co_return;
-  }
-  cwd_ = dir->path;
-  co_await reply(250, "Directory successfully changed.");
-}
-
-Task<void> Session::cmd_cdup(const std::string&) {
-  co_await cmd_cwd("..");
-}
 
 // The shape of MKD, RMD and DELE: a permission, a path, one Vfs call on the offload pool, a log
 // line. Replies the error itself; returns the path when the call succeeded.
@@ -137,22 +100,6 @@ Task<void> Session::cmd_mfmt(const std::string& arg) {
   co_await reply(213, "Modify=" + ftp::format_mdtm(*when) + "; " + *path);
 }
 
-std::string Session::mlsx_perm(const ftp::FileFacts& f) const {
-  std::string p;
-  if (f.type == ftp::FileType::dir) {
-    p += 'e';
-    if (allowed(kList)) p += 'l';
-    if (allowed(kWrite)) p += 'c';
-    if (allowed(kMkdir)) p += 'm';
-  } else {
-    if (allowed(kRead)) p += 'r';
-    if (allowed(kWrite)) p += "aw";
-  }
-  if (allowed(kDelete)) p += f.type == ftp::FileType::dir ? "dp" : "d";
-  if (allowed(kRename)) p += 'f';
-  return p;
-}
-
 Task<void> Session::cmd_mlst(const std::string& arg) {
   auto entry = co_await locate(arg);
   if (!entry) co_return;
@@ -161,25 +108,6 @@ Task<void> Session::cmd_mlst(const std::string& arg) {
   std::vector<std::string> body;
   body.push_back(" " + ftp::format_mlsx_line(facts, mlsx_perm(facts), {}, mlst_facts_));
   co_await reply_lines(250, "Listing " + entry->path, body, "End");
-}
-
-Task<void> Session::stat_path(const std::string& arg) {
-  if (!allowed(kList)) {
-    co_await reply(550, "Permission denied.");
-    co_return;
-  }
-  auto path = co_await resolve(arg);
-  if (!path) co_return;
-  auto entries = co_await offload([&] { return vfs_.list(*path); });
-  if (!entries) {
-    co_await reply_error(entries.error());
-    co_return;
-  }
-  std::vector<std::string> body;
-  auto now = static_cast<std::int64_t>(std::time(nullptr));
-  for (const auto& e : *entries)
-    body.push_back(" " + ftp::format_list_line(e, now));
-  co_await reply_lines(213, "Status of " + *path + ":", body, "End of status");
 }
 
 }  // namespace muxio::ftpd

@@ -184,15 +184,4 @@ bool Session::upload_cut_short(DataConnection& conn) {
   return true;
 }
 
-Task<void> Session::DataConnection::finish() {
-  if (tls) (void)co_await tls->shutdown();
-  stream().close();
-}
-
-void Session::DataConnection::abort() {
-  TcpStream& transport = tls ? tls->transport() : tcp;
-  transport.abort();
-  stream().close();
-}
-
 }  // namespace muxio::ftpd

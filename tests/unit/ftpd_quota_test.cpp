@@ -1,10 +1,11 @@
 // Quotas and bandwidth settings: reservations that never pass a limit (also from several threads
-// at once), measuring a home directory (links not followed, upload temporaries not counted),
-// and rate strings.
+// at once), an upload's reservation given back unless committed, measuring a home directory (links
+// not followed, upload temporaries not counted), and rate strings.
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <thread>
 
 #include "ftpd/bandwidth.hpp"
@@ -114,6 +115,73 @@ TEST(QuotaUsage, ParallelUploadsCannotTogetherPassTheQuota) {
   EXPECT_LE(granted.load(), 100'000u);
   EXPECT_GT(granted.load(), 100'000u - 7);
   EXPECT_EQ(u.bytes(), granted.load());
+}
+
+// The reservation an upload's Transfer holds: whatever way the upload ends, the usage is left
+// as it should be: stored if committed, as before if not (also when only destroyed).
+TEST(QuotaReservation, GivesBackUnlessCommitted) {
+  auto usage = std::make_shared<QuotaUsage>();
+  usage->set_measured(usage->start_measuring(), 500, 1);
+  const QuotaLimits limits{1000, 3};
+  auto refusal = QuotaReservation::Refusal::bytes;
+  {
+    QuotaReservation r(usage, limits, false, 0, &refusal);
+    EXPECT_EQ(refusal, QuotaReservation::Refusal::none);
+    EXPECT_EQ(usage->files(), 2u) << "a new name takes a file slot";
+    EXPECT_TRUE(r.take(400));
+    EXPECT_FALSE(r.take(200)) << "500 + 400 + 200 would pass 1000";
+    EXPECT_EQ(usage->bytes(), 900u);
+    QuotaReservation moved = std::move(r);
+    EXPECT_EQ(usage->bytes(), 900u) << "a move hands the reservation on, it gives nothing back";
+  }  // destroyed mid-way, as with a session at a forced shutdown
+  EXPECT_EQ(usage->bytes(), 500u);
+  EXPECT_EQ(usage->files(), 1u);
+
+  QuotaReservation failed(usage, limits, false, 0, &refusal);
+  EXPECT_TRUE(failed.take(100));
+  failed.release();
+  EXPECT_EQ(usage->bytes(), 500u);
+
+  QuotaReservation complete(usage, limits, false, 0, &refusal);
+  EXPECT_TRUE(complete.take(100));
+  complete.commit(false);
+  EXPECT_EQ(usage->bytes(), 600u);
+  EXPECT_EQ(usage->files(), 2u);
+  complete.release();
+  EXPECT_EQ(usage->bytes(), 600u) << "a committed reservation holds nothing more";
+  EXPECT_FALSE(usage->needs_measuring());
+}
+
+TEST(QuotaReservation, ReplacingAFileCountsItOnlyIfTheUploadFails) {
+  auto usage = std::make_shared<QuotaUsage>();
+  usage->set_measured(usage->start_measuring(), 1000, 1);
+  const QuotaLimits limits{1000, 0};
+  auto refusal = QuotaReservation::Refusal::none;
+  {
+    QuotaReservation r(usage, limits, true, 300, &refusal);
+    EXPECT_EQ(refusal, QuotaReservation::Refusal::none) << "the old file stops counting";
+    EXPECT_EQ(usage->bytes(), 700u);
+  }
+  EXPECT_EQ(usage->bytes(), 1000u) << "a failed replacement: the old file counts again";
+  QuotaReservation in_place(usage, limits, true, 0, &refusal);
+  EXPECT_EQ(refusal, QuotaReservation::Refusal::bytes) << "at the limit, nothing to replace";
+  EXPECT_EQ(usage->bytes(), 1000u);
+  QuotaReservation r(usage, limits, true, 300, &refusal);
+  EXPECT_TRUE(r.take(200));
+  r.commit(true);
+  EXPECT_EQ(usage->bytes(), 900u);
+  EXPECT_TRUE(usage->needs_measuring()) << "written in place: measured again";
+}
+
+TEST(QuotaReservation, RefusesANewFileAtTheFileLimit) {
+  auto usage = std::make_shared<QuotaUsage>();
+  usage->set_measured(usage->start_measuring(), 0, 2);
+  auto refusal = QuotaReservation::Refusal::none;
+  QuotaReservation r(usage, QuotaLimits{0, 2}, false, 0, &refusal);
+  EXPECT_EQ(refusal, QuotaReservation::Refusal::files);
+  EXPECT_EQ(usage->files(), 2u);
+  EXPECT_TRUE(r.take(1ull << 30)) << "a refused reservation holds and limits nothing";
+  EXPECT_EQ(usage->bytes(), 0u);
 }
 
 TEST(QuotaUsage, MeasuresRegularFilesOnly) {

@@ -1,0 +1,141 @@
+// Logging in and out: USER, PASS and QUIT, with the limits that guard a login (bans, the delay
+// after failures, the user's session limit) and the 421 that refuses a session. PASS opens the
+// user's root (the Vfs) and takes the session's own copy of the user.
+#include <algorithm>
+#include <filesystem>
+
+#include "ftpd/password.hpp"
+#include "ftpd/session.hpp"
+#include "muxio/thread_pool.hpp"
+
+namespace muxio::ftpd {
+
+bool Session::is_anonymous_login(std::string_view name) const {
+  return settings_->anonymous && (name == "anonymous" || name == "ftp");
+}
+
+Task<void> Session::cmd_user(const std::string& arg) {
+  if (logged_in_) {
+    co_await reply(530, "Already logged in; reconnect to change user.");
+    co_return;
+  }
+  if (arg.empty()) {
+    co_await reply(501, "USER needs a name.");
+    co_return;
+  }
+  pending_user_ = arg;
+  if (is_anonymous_login(arg)) {
+    co_await reply(331, "Anonymous login ok, send your e-mail address as password.");
+  } else {
+    co_await reply(331, "Password required for " + arg + ".");
+  }
+}
+
+Task<void> Session::cmd_pass(const std::string& arg) {
+  if (logged_in_) {
+    co_await reply(230, "Already logged in.");
+    co_return;
+  }
+  if (pending_user_.empty()) {
+    co_await reply(503, "Login with USER first.");
+    co_return;
+  }
+  std::string name = std::exchange(pending_user_, {});
+  // No more guesses from a banned address, on connections opened before the ban too.
+  if (server_.access.is_banned(peer_.ip())) {
+    server_.metrics.login(Metrics::Login::banned);
+    co_await refuse_and_close(Refusal::banned);
+    co_return;
+  }
+  // A snapshot: a SIGHUP may replace the list while the password is checked off the loop.
+  std::shared_ptr<const UserDb> users = server_.users();
+  User anonymous;
+  const User* user = nullptr;
+  bool ok = false;
+  if (is_anonymous_login(name)) {
+    anonymous.name = name;
+    anonymous.anonymous = true;
+    anonymous.permissions = server_.config.anonymous_permissions;
+    anonymous.home = server_.config.anonymous_root;
+    user = &anonymous;
+    ok = true;
+  } else if ((user = users->find(name)) != nullptr) {
+    if (!user->plain_password.empty()) {
+      ok = constant_time_equal(arg, user->plain_password);
+    } else {
+      const std::string& hash = user->password_hash;
+      ok = co_await offload([&] { return verify_password(arg, hash); });
+    }
+  }
+  if (!ok) {
+    SessionEvent e("login");
+    e.user = name;
+    e.result = "failed";
+    log_event(e, "login failed for " + name);
+    // Slows guessing down: the more failures from this address (or on this connection, when the
+    // address is not tracked), the longer the wait. The loop serves others meanwhile.
+    unsigned failures = server_.access.record_login_failure(peer_.ip());
+    failures = std::max(failures, ++login_failures_);
+    co_await sleep_for(AccessGuard::login_failure_delay(failures));
+    bool banned = server_.access.is_banned(peer_.ip());
+    server_.metrics.login(banned ? Metrics::Login::banned : Metrics::Login::failed);
+    if (banned) {
+      co_await refuse_and_close(Refusal::banned);
+    } else {
+      co_await reply(530, "Login incorrect.");
+    }
+    co_return;
+  }
+  // Only a correct password learns that the user has too many sessions (as in pure-ftpd).
+  // Anonymous sessions are bounded by the per-address and total limits instead.
+  AccessGuard::Slot user_slot;
+  if (!user->anonymous) {
+    auto admission = server_.access.admit_user(name);
+    if (admission.refusal != Refusal::none) {
+      co_await refuse_and_close(admission.refusal);
+      co_return;
+    }
+    user_slot = std::move(admission.slot);
+  }
+  // The user's root: their home, absolute or relative to the server root.
+  std::filesystem::path root = server_.config.root;
+  if (!user->home.empty()) {
+    std::filesystem::path home = user->home;
+    root = home.is_absolute() ? home : root / home;
+  }
+  auto vfs = co_await offload([&] { return Vfs::open_root(root.string()); });
+  if (!vfs) {
+    server_.log->error("[{}] cannot open root of {}: {}", id_, name, vfs.error().message());
+    co_await reply(530, "Login incorrect: home directory unavailable.");
+    co_return;
+  }
+  vfs_ = std::move(*vfs);
+  vfs_.set_node(server_.config.node_name);
+  user_slot_ = std::move(user_slot);
+  user_ = std::make_shared<const User>(*user);
+  user_name_ = name;
+  permissions_ = user->permissions;
+  logged_in_ = true;
+  server_.metrics.login(Metrics::Login::ok);
+  cwd_ = "/";
+  SessionEvent e("login");
+  e.result = user->anonymous ? "ok (anonymous)" : "ok";
+  log_event(e, std::string("logged in") + (user->anonymous ? " (anonymous)" : ""));
+  co_await reply(230, "Login successful.");
+}
+
+// A 421 says why and ends the session: the client may come back later.
+Task<void> Session::refuse_and_close(Refusal why) {
+  log("refused: " + std::string(AccessGuard::describe(why)));
+  end_outcome_ = Metrics::Ended::refused;
+  quitting_ = true;
+  co_await reply(421, AccessGuard::describe(why));
+}
+
+Task<void> Session::cmd_quit(const std::string&) {
+  if (transfer_running()) (void)co_await transfer_->finish();
+  quitting_ = true;
+  co_await reply(221, "Goodbye.");
+}
+
+}  // namespace muxio::ftpd
