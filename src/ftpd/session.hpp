@@ -261,6 +261,7 @@ class Session {
   RateLimiter download_rate_;
   RateLimiter upload_rate_;
   std::shared_ptr<UserBandwidth::Buckets> user_rates_;
+  BandwidthLimits bandwidth_limits_;  // the settings' at login, with the user's overrides
   // Waits as long as the limits ask after `n` bytes moved (an error if cancelled meanwhile).
   Task<std::error_code> pace(bool upload, std::size_t n);
   std::size_t paced_chunk(bool upload, std::size_t wanted);
@@ -274,6 +275,7 @@ class Session {
     std::uint64_t replaced = 0;  // size of the file a plain STOR replaces, released up front
   };
   std::shared_ptr<QuotaUsage> quota_;
+  QuotaLimits quota_limits_;  // the settings' at login, with the user's overrides
   UploadQuota upload_quota_;
   // Before an upload: replies 552 itself when the user is at their quota.
   Task<bool> check_quota(const std::string& path, bool replaces);

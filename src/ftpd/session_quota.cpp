@@ -8,7 +8,7 @@ namespace muxio::ftpd {
 
 Task<bool> Session::check_quota(const std::string& path, bool replaces) {
   upload_quota_ = UploadQuota{};
-  const QuotaLimits& limits = settings_->quota;
+  const QuotaLimits& limits = quota_limits_;
   if (!limits.any()) co_return true;
   if (!quota_) {
     quota_ = server_.quotas.get(user_name_, [] { return std::make_shared<QuotaUsage>(); });
@@ -42,7 +42,7 @@ Task<bool> Session::check_quota(const std::string& path, bool replaces) {
 
 bool Session::take_quota(std::size_t n) {
   if (!upload_quota_.active) return true;
-  if (!quota_->reserve_bytes(n, settings_->quota.bytes)) return false;
+  if (!quota_->reserve_bytes(n, quota_limits_.bytes)) return false;
   upload_quota_.reserved += n;
   return true;
 }

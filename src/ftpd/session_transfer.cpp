@@ -93,7 +93,7 @@ std::string strip_list_options(const std::string& arg) {
 
 void Session::start_transfer(Task<void> transfer) {
   transfer_bytes_ = 0;
-  const BandwidthLimits& limits = settings_->bandwidth;
+  const BandwidthLimits& limits = bandwidth_limits_;
   download_rate_.set_rate(limits.session_download);
   upload_rate_.set_rate(limits.session_upload);
   if ((limits.user_download != 0 || limits.user_upload != 0) && !user_rates_) {
