@@ -3,9 +3,10 @@ postgres_support.py) and SQLite, administered with `muxftpd db init` and `muxftp
 
 Proved here: a user added with `muxftpd user add` logs in through ftplib and transfers; a user
 added while the server runs logs in once the cache lifetime has passed; a deleted user, or an
-old password, no longer logs in; a per-user quota overrides the global one; with PostgreSQL
-stopped, a new login gets 421 while a session already logged in keeps transferring, and logins
-work again once it is back; the server refuses to start on a database without the schema.
+old password, no longer logs in; per-user quota and session limits override the global ones;
+with PostgreSQL stopped, or stuck behind a lock past the store timeout, a new login gets 421
+while a session already logged in keeps transferring, and logins work again once it is back;
+the server refuses to start on a database without the schema.
 """
 from __future__ import annotations
 
@@ -248,3 +249,35 @@ def test_user_commands_on_a_users_file_keep_passwd_working(tmp_path):
     assert refused.returncode == 1 and "database store" in refused.stderr, refused.stderr
     muxftpd("user", "del", "old", "--store", f"file:{users}")
     assert [line.split(":")[0] for line in users.read_text().splitlines()] == ["fresh"]
+
+
+@pytest.mark.time_limit(90)
+def test_postgres_slow_gives_421_within_the_timeout(postgres, make_server):
+    """A database that answers nothing (a lock held on users) is cut off by the store
+    timeout (3 s here): the login gets 421; a session already in transfers meanwhile."""
+    spec = pg_spec(postgres)
+    add_user(spec, "pgslowin", "pw-in")
+    add_user(spec, "pgslow", "pw-slow")
+    srv = store_server(make_server, spec)
+    running = login(srv, "pgslowin", "pw-in")
+    locker = subprocess.Popen([str(postgres.bin / "psql"), "-X", "-q", "-At", postgres.conninfo()],
+                              stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        locker.stdin.write("BEGIN; LOCK TABLE users IN ACCESS EXCLUSIVE MODE; SELECT 'locked';\n")
+        locker.stdin.flush()
+        assert locker.stdout.readline().strip() == "locked"
+        started = time.monotonic()
+        reply = login_reply(srv, "pgslow", "pw-slow")
+        waited = time.monotonic() - started
+        assert reply.startswith("421") and "Service not available" in reply, reply
+        assert waited >= 2.5, f"answered after {waited:.1f} s: not the timeout that ended it"
+        round_trip(running, "meanwhile.bin", 256 * KIB, seed=7)
+    finally:
+        locker.stdin.write("ROLLBACK;\n")
+        locker.stdin.close()
+        locker.wait(timeout=30)
+    reply = login_until(srv, "pgslow", "pw-slow", "230")
+    assert reply.startswith("230"), reply
+    running.quit()
+    assert "statement timeout" in srv.stderr_text(), "the log says why"
