@@ -1,5 +1,6 @@
-// muxftpd: the FTP server. `muxftpd --help` for the flags, `muxftpd passwd FILE NAME` to add a
-// user to a users file. Configuration reference: docs/muxftpd.example.toml.
+// muxftpd: the FTP server. `muxftpd --help` for the flags; `muxftpd passwd FILE NAME`,
+// `muxftpd user ...` and `muxftpd db ...` administer accounts (muxftpd_admin.hpp).
+// Configuration reference: docs/muxftpd.example.toml.
 #include <sodium.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -17,44 +18,14 @@
 #include "ftpd/server.hpp"
 #include "ftpd/stale_uploads.hpp"
 #include "ftpd/supervise.hpp"
-#include "terminal_input.hpp"
+#include "ftpd/user_schema.hpp"
+#include "ftpd/user_store.hpp"
+#include "muxftpd_admin.hpp"
 
 namespace {
 
 using namespace muxio;
 using namespace muxio::ftpd;
-
-// Reads a password from the terminal without echo, or a line from stdin when it is not one.
-std::string read_password(const std::string& prompt) {
-  if (auto secret = muxio::apps::read_secret_from_terminal(prompt)) return *secret;
-  std::string line;
-  std::getline(std::cin, line);
-  if (!line.empty() && line.back() == '\r') line.pop_back();
-  return line;
-}
-
-int run_passwd(const std::string& file, const std::string& name, const std::string& perms) {
-  auto p = parse_permissions(perms);
-  if (!p) {
-    std::cerr << "muxftpd passwd: unknown permission letters '" << perms << "'\n";
-    return 2;
-  }
-  std::string password = read_password("Password for " + name + ": ");
-  if (::isatty(STDIN_FILENO) && read_password("Again: ") != password) {
-    std::cerr << "muxftpd passwd: the passwords differ\n";
-    return 1;
-  }
-  if (password.empty()) {
-    std::cerr << "muxftpd passwd: empty password refused\n";
-    return 1;
-  }
-  if (auto ec = set_user_hash(file, name, hash_password(password), *p)) {
-    std::cerr << "muxftpd passwd: " << file << ": " << ec.message() << "\n";
-    return 1;
-  }
-  std::cerr << "muxftpd passwd: " << name << " saved in " << file << "\n";
-  return 0;
-}
 
 // Uploads cut short by a crash (kill -9, power loss) leave hidden temporary files that nothing
 // else removes. Users' homes are under the root unless absolute; an absolute home elsewhere is
@@ -72,6 +43,47 @@ void sweep_stale_uploads(const ServerContext& ctx) {
     }
     if (sweep.incomplete) ctx.log->warn("start-up: {} only partly searched for stale uploads", dir);
   }
+}
+
+// The database store's schema must be the one this program reads. A database that does not
+// answer now is no reason to refuse to start: logins get 421 until it does.
+bool check_store_schema(UserStore& store, const ServerContext& ctx) {
+  std::string error;
+  auto version = store.schema_version(&error);
+  if (!version) {
+    ctx.log->warn("user store: {}; logins it should answer get 421 until it answers", error);
+    return true;
+  }
+  if (*version == latest_user_schema_version()) return true;
+  std::cerr << "muxftpd: the user store's schema is at version " << *version << ", this muxftpd "
+            << "reads version " << latest_user_schema_version() << ": run `muxftpd db "
+            << (*version == 0 ? "init" : "migrate") << " --store ...`\n";
+  return false;
+}
+
+bool open_database_store(ServerContext& ctx) {
+  const ServerConfig& cfg = ctx.config;
+  UserStoreOptions store_options;
+  store_options.timeout = cfg.user_store_timeout;
+  std::string error;
+  auto probe = open_user_store(cfg.user_store, store_options, &error);
+  if (!probe) {
+    std::cerr << "muxftpd: " << error << "\n";
+    return false;
+  }
+  if (!check_store_schema(*probe, ctx)) return false;
+  UserStoreClient::Options options;
+  options.connections = cfg.user_store_connections;
+  options.cache_lifetime = cfg.user_cache_lifetime;
+  options.timeout = cfg.user_store_timeout;
+  const std::string spec = cfg.user_store;
+  ctx.user_store = std::make_shared<UserStoreClient>(
+      [spec, store_options] {
+        std::string ignored;  // the spec opened once already: it is well-formed
+        return open_user_store(spec, store_options, &ignored);
+      },
+      options);
+  return true;
 }
 
 std::string random_password() {
@@ -175,15 +187,32 @@ int main(int argc, char** argv) {
   auto* o_metrics_remote =
       app.add_flag("--metrics-allow-remote", flags.metrics_allow_remote,
                    "allow --metrics-listen on a non-loopback address (no authentication)");
-  std::string pw_file;
-  std::string pw_name;
-  std::string pw_perms = "all";
-  auto* passwd = app.add_subcommand("passwd", "add a user to a users file or change a password");
-  passwd->add_option("FILE", pw_file, "users file")->required();
-  passwd->add_option("NAME", pw_name, "user name")->required();
-  passwd->add_option("--permissions", pw_perms, "for a new user: letters of lrwdnm, ro or all");
+  auto* o_store = app.add_option("--user-store", flags.user_store,
+                                 "accounts in a database: sqlite:PATH | postgresql:CONNINFO");
+  double cache_seconds = 0;
+  auto* o_cache = app.add_option("--user-cache-seconds", cache_seconds,
+                                 "how long a database store's answer is reused (5)");
+  std::int64_t store_timeout = 0;
+  auto* o_store_timeout = app.add_option("--user-store-timeout", store_timeout,
+                                         "seconds a database round trip may take (5)");
+  auto* o_store_connections =
+      app.add_option("--user-store-connections", flags.user_store_connections,
+                     "database connections, each with its lookup thread (4)");
+  muxio::apps::AdminCommands admin(app);
   CLI11_PARSE(app, argc, argv);
-  if (passwd->parsed()) return run_passwd(pw_file, pw_name, pw_perms);
+  if (admin.parsed()) {
+    ServerConfig from_file;
+    std::string err;
+    if (o_config->count() > 0 && load_config_file(config_file, from_file, &err)) {
+      std::cerr << "muxftpd: " << err << "\n";
+      return 2;
+    }
+    std::string configured = from_file.user_store;
+    if (configured.empty() && !from_file.users_file.empty()) {
+      configured = "file:" + from_file.users_file;
+    }
+    return admin.run(configured);
+  }
   // Flags for keys that SIGHUP reloads: applied over the config file at start-up and again after
   // each reload, so that a flag keeps winning over the file.
   auto apply_reloadable_flags = [&](ServerConfig& c) {
@@ -210,6 +239,23 @@ int main(int argc, char** argv) {
     cfg.node_name = flags.node_name;
   }
   if (o_users->count() > 0) cfg.users_file = flags.users_file;
+  if (o_store->count() > 0) cfg.user_store = flags.user_store;
+  if (o_cache->count() > 0) {
+    cfg.user_cache_lifetime =
+        std::chrono::milliseconds(static_cast<std::int64_t>(std::max(0.0, cache_seconds) * 1000));
+  }
+  if (o_store_timeout->count() > 0) cfg.user_store_timeout = std::chrono::seconds(store_timeout);
+  if (o_store_connections->count() > 0) {
+    cfg.user_store_connections = std::max(1u, flags.user_store_connections);
+  }
+  if (is_users_file_spec(cfg.user_store)) {  // file:PATH is the users file, read into memory
+    if (!cfg.users_file.empty()) {
+      std::cerr << "muxftpd: give a users file or user_store = \"file:...\", not both\n";
+      return 2;
+    }
+    cfg.users_file = users_file_of_spec(cfg.user_store);
+    cfg.user_store.clear();
+  }
   if (o_anon->count() > 0) cfg.anonymous = flags.anonymous;
   if (o_io->count() > 0) cfg.io = flags.io;
   if (o_threads->count() > 0) cfg.threads = flags.threads;
@@ -313,12 +359,13 @@ int main(int argc, char** argv) {
     std::cerr << "muxftpd: " << error << "\n";
     return 2;
   }
-  if (users->size() == 0 && !cfg.anonymous) {
-    std::cerr << "muxftpd: nobody can log in: give --user, --users-file, --demo-user or "
-                 "--anonymous\n";
+  if (users->size() == 0 && !cfg.anonymous && cfg.user_store.empty()) {
+    std::cerr << "muxftpd: nobody can log in: give --user, --users-file, --user-store, "
+                 "--demo-user or --anonymous\n";
     return 2;
   }
   ctx.set_users(std::move(*users));
+  if (!cfg.user_store.empty() && !open_database_store(ctx)) return 2;
   std::error_code ec;
   if (!std::filesystem::is_directory(cfg.root, ec)) {
     std::cerr << "muxftpd: --root " << cfg.root << " is not a directory\n";

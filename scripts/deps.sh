@@ -11,6 +11,8 @@ packages=(
   libfmt-dev libcli11-dev libspdlog-dev libtomlplusplus-dev
   libsodium-dev libcrypt-dev libssl-dev openssl zlib1g-dev
   libedit-dev # muxftp's shell: line editing and history (BSD licence)
+  libsqlite3-dev libpq-dev # muxftpd's database user stores
+  postgresql # test_user_stores: a throwaway cluster (initdb, pg_ctl) started by the test
   liburing-dev
   libuv1-dev libevent-dev
   python3 python3-pytest curl lftp rclone haproxy

@@ -56,10 +56,12 @@ AccessGuard::Admission AccessGuard::admit_connection(const std::string& ip) {
   return {Refusal::none, Slot(this, Slot::Kind::address, ip)};
 }
 
-AccessGuard::Admission AccessGuard::admit_user(const std::string& user) {
+AccessGuard::Admission AccessGuard::admit_user(const std::string& user,
+                                               std::optional<std::size_t> max_sessions) {
   std::lock_guard lock(mutex_);
+  const std::size_t limit = max_sessions.value_or(limits_.max_sessions_per_user);
   std::size_t& of_user = sessions_by_user_[user];
-  if (limits_.max_sessions_per_user != 0 && of_user >= limits_.max_sessions_per_user) {
+  if (limit != 0 && of_user >= limit) {
     return {Refusal::too_many_for_user, {}};
   }
   ++of_user;
@@ -141,6 +143,8 @@ std::string_view AccessGuard::describe(Refusal refusal) {
       return "Too many connections from your address.";
     case Refusal::too_many_for_user:
       return "Too many sessions for this user.";
+    case Refusal::user_store_unavailable:
+      return "Service not available: the user database does not answer; try again later.";
   }
   return "Access refused.";
 }

@@ -21,6 +21,7 @@
 #include <cstddef>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -39,7 +40,14 @@ struct AccessLimits {
 };
 
 // Why a session was refused; describe() gives the text of its 421 reply.
-enum class Refusal { none, banned, too_many_sessions, too_many_from_address, too_many_for_user };
+enum class Refusal {
+  none,
+  banned,
+  too_many_sessions,
+  too_many_from_address,
+  too_many_for_user,
+  user_store_unavailable,  // a database user store did not answer (never for a connection)
+};
 
 class AccessGuard {
  public:
@@ -80,8 +88,10 @@ class AccessGuard {
 
   // A new connection from ip: refused when ip is banned, the server is full or ip has too many.
   Admission admit_connection(const std::string& ip);
-  // A correct password for user: refused when the user has too many sessions already.
-  Admission admit_user(const std::string& user);
+  // A correct password for user: refused when the user has too many sessions already, by
+  // max_sessions (the user's own limit) if given, else by the global one.
+  Admission admit_user(const std::string& user,
+                       std::optional<std::size_t> max_sessions = std::nullopt);
 
   // Counts a failed login from ip and returns the failures of ip so far (0 when the failure
   // table is full and ip is not in it); the one that reaches max_login_failures bans ip.

@@ -149,6 +149,14 @@ std::error_code load_config_file(const std::string& path, ServerConfig& cfg, std
   }
   read(t, "root", cfg.root);
   read(t, "users_file", cfg.users_file);
+  read(t, "user_store", cfg.user_store);
+  if (auto v = t["user_cache_seconds"].value<double>(); v && *v >= 0) {
+    cfg.user_cache_lifetime = std::chrono::milliseconds(static_cast<std::int64_t>(*v * 1000));
+  }
+  read_seconds(t, "user_store_timeout", cfg.user_store_timeout);
+  if (auto v = t["user_store_connections"].value<std::int64_t>(); v && *v > 0) {
+    cfg.user_store_connections = static_cast<unsigned>(*v);
+  }
   read(t, "anonymous", cfg.anonymous);
   read(t, "anonymous_root", cfg.anonymous_root);
   if (auto s = t["anonymous_permissions"].value<std::string>()) {

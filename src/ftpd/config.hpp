@@ -21,6 +21,12 @@ struct ServerConfig {
   std::string root = "./ftp-root";
   std::string users_file;   // NAME:HASH:PERMISSIONS:HOME lines
   std::vector<User> users;  // --user quick-start accounts
+  // Accounts in a database: "sqlite:PATH" or "postgresql:CONNINFO" (user_store.hpp); "file:PATH"
+  // is users_file. Asked at logins that users_file and --user do not answer.
+  std::string user_store;
+  std::chrono::milliseconds user_cache_lifetime{5000};  // how long an answer is reused
+  std::chrono::seconds user_store_timeout{5};           // bounds each round trip to the store
+  unsigned user_store_connections = 4;                  // and as many lookup threads
 
   bool anonymous = false;      // "anonymous" and "ftp" log in with any password
   std::string anonymous_root;  // default: root

@@ -11,7 +11,7 @@ namespace {
 const char* const kEnded[] = {"quit", "timeout", "refused", "shutdown", "closed"};
 const char* const kRefused[] = {"banned", "too_many_sessions", "too_many_from_address",
                                 "too_many_for_user"};
-const char* const kLogin[] = {"ok", "failed", "banned"};
+const char* const kLogin[] = {"ok", "failed", "banned", "unavailable"};
 const char* const kDirection[] = {"download", "upload"};
 const char* const kResult[] = {"incomplete", "complete"};
 

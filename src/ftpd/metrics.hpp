@@ -16,7 +16,7 @@ class Metrics {
  public:
   enum class Ended { quit, timeout, refused, shutdown, closed, count };
   enum class Refused { banned, too_many_sessions, too_many_from_address, too_many_for_user, count };
-  enum class Login { ok, failed, banned, count };
+  enum class Login { ok, failed, banned, unavailable, count };
   enum class Direction { download, upload, count };
 
   struct LoopGauges {

@@ -17,6 +17,7 @@
 #include "ftpd/metrics.hpp"
 #include "ftpd/snapshot.hpp"
 #include "ftpd/user_db.hpp"
+#include "ftpd/user_store_client.hpp"
 #include "ftpd/xfer_log.hpp"
 #include "muxio/event_loop.hpp"
 #include "muxio/tls_context.hpp"
@@ -37,6 +38,9 @@ struct ServerContext {
   std::atomic<std::uint64_t> next_session_id{1};
   std::atomic<std::uint64_t> sessions_open{0};
   Metrics metrics;  // Prometheus counters (metrics.hpp), updated from every loop
+  // A database user store (SQLite, PostgreSQL), asked at logins the users in memory (the users
+  // file, --user) do not answer; null without one.
+  std::shared_ptr<UserStoreClient> user_store;
 
   // Set by the first SIGTERM/SIGINT: no new connections, sessions end once idle.
   std::atomic<bool> shutting_down{false};

@@ -253,9 +253,11 @@ class Session : private TransferHost {
   // Bandwidth: the user's buckets, shared with the user's other sessions and held while this
   // session lives (each transfer paces the session's own limit with a bucket of its own).
   std::shared_ptr<UserBandwidth::Buckets> user_rates_;
+  BandwidthLimits bandwidth_limits_;  // the settings' at login, with the user's overrides
 
   // Quotas: the user's usage, shared with the user's other sessions.
   std::shared_ptr<QuotaUsage> quota_;
+  QuotaLimits quota_limits_;  // the settings' at login, with the user's overrides
   // Before an upload: what it may take from the quota (nothing held without quotas); replies
   // 552 itself and returns nothing when the user is at their quota.
   Task<std::optional<QuotaReservation>> reserve_quota(const std::string& path, bool replaces);

@@ -59,7 +59,23 @@ Task<void> Session::cmd_pass(const std::string& arg) {
     anonymous.home = server_.config.anonymous_root;
     user = &anonymous;
     ok = true;
-  } else if ((user = users->find(name)) != nullptr) {
+  } else {
+    user = users->find(name);
+  }
+  // Not in memory (users file, --user): the database store, if there is one.
+  UserStore::Lookup looked;
+  if (user == nullptr && server_.user_store) {
+    Task<UserStore::Lookup> lookup = server_.user_store->find(name);
+    looked = co_await lookup;
+    if (looked.status == UserStore::Lookup::Status::unavailable) {
+      server_.log->error("[{}] login of {}: {}", id_, name, looked.error);
+      server_.metrics.login(Metrics::Login::unavailable);
+      co_await refuse_and_close(Refusal::user_store_unavailable);
+      co_return;
+    }
+    if (looked.status == UserStore::Lookup::Status::found) user = &looked.user;
+  }
+  if (user != nullptr && !user->anonymous) {
     if (!user->plain_password.empty()) {
       ok = constant_time_equal(arg, user->plain_password);
     } else {
@@ -90,7 +106,9 @@ Task<void> Session::cmd_pass(const std::string& arg) {
   // Anonymous sessions are bounded by the per-address and total limits instead.
   AccessGuard::Slot user_slot;
   if (!user->anonymous) {
-    auto admission = server_.access.admit_user(name);
+    std::optional<std::size_t> max_sessions;  // the user's own limit, if any
+    if (user->limits.max_sessions) max_sessions = *user->limits.max_sessions;
+    auto admission = server_.access.admit_user(name, max_sessions);
     if (admission.refusal != Refusal::none) {
       co_await refuse_and_close(admission.refusal);
       co_return;
@@ -115,6 +133,8 @@ Task<void> Session::cmd_pass(const std::string& arg) {
   user_ = std::make_shared<const User>(*user);
   user_name_ = name;
   permissions_ = user->permissions;
+  quota_limits_ = user->limits.quota(settings_->quota);
+  bandwidth_limits_ = user->limits.bandwidth(settings_->bandwidth);
   logged_in_ = true;
   server_.metrics.login(Metrics::Login::ok);
   cwd_ = "/";

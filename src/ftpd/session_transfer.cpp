@@ -97,12 +97,12 @@ Task<void> Session::cmd_eprt(const std::string& arg) {
 }
 
 Transfer& Session::new_transfer(std::string what) {
-  const BandwidthLimits& limits = settings_->bandwidth;
+  const BandwidthLimits& limits = bandwidth_limits_;
   if ((limits.user_download != 0 || limits.user_upload != 0) && !user_rates_) {
     user_rates_ = server_.bandwidth.for_user(user_name_, limits);
   }
   TransferSetup setup{loop_, server_,    *settings_, vfs_,    *this,
-                      id_,   peer_.ip(), user_name_, binary_, user_rates_};
+                      id_,   peer_.ip(), user_name_, binary_, user_rates_, bandwidth_limits_};
   // The last transfer is done (dispatch waits for it before any command that starts one).
   transfer_ = std::make_unique<Transfer>(std::move(setup), std::move(what));
   return *transfer_;
@@ -239,7 +239,7 @@ Task<void> Session::start_store(const std::string& arg, StoreMode mode) {
 // slot, bytes are taken as they arrive, and a failed upload gives back what it took.
 Task<std::optional<QuotaReservation>> Session::reserve_quota(const std::string& path,
                                                              bool replaces) {
-  const QuotaLimits& limits = settings_->quota;
+  const QuotaLimits& limits = quota_limits_;
   if (!limits.any()) co_return QuotaReservation();
   if (!quota_) {
     quota_ = server_.quotas.get(user_name_, [] { return std::make_shared<QuotaUsage>(); });

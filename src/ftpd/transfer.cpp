@@ -19,13 +19,13 @@ Transfer::~Transfer() {
 
 void Transfer::start_download(UniqueFd file, std::string path, std::uint64_t offset,
                               std::uint64_t size) {
-  session_rate_.set_rate(setup_.settings.bandwidth.session_download);
+  session_rate_.set_rate(setup_.bandwidth.session_download);
   task_ = setup_.loop.spawn(send_file(std::move(file), std::move(path), offset, size));
 }
 
 void Transfer::start_upload(UploadTarget target) {
   upload_ = true;
-  session_rate_.set_rate(setup_.settings.bandwidth.session_upload);
+  session_rate_.set_rate(setup_.bandwidth.session_upload);
   target_ = std::move(target);
   task_ = setup_.loop.spawn(receive_file());
 }

@@ -68,6 +68,7 @@ struct TransferSetup {
   std::string user;
   bool binary = false;                                 // TYPE I (else ASCII, converted)
   std::shared_ptr<UserBandwidth::Buckets> user_rates;  // null: no per-user limit
+  BandwidthLimits bandwidth;                           // the session's, with the user's overrides
 };
 
 // An upload's file, as the STOR, APPE or STOU handler opened it.

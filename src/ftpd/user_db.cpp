@@ -118,32 +118,10 @@ const User* UserDb::find(std::string_view name) const {
   return it == users_.end() ? nullptr : &it->second;
 }
 
-std::error_code set_user_hash(const std::string& path, const std::string& name,
-                              const std::string& hash, Permissions new_user_permissions) {
-  if (!valid_name(name)) return errno_code(EINVAL);
-  std::vector<std::string> lines;
-  {
-    std::ifstream in(path);
-    std::string line;
-    while (in && std::getline(in, line))
-      lines.push_back(line);
-  }
-  bool found = false;
-  for (auto& line : lines) {
-    auto user = parse_users_line(line);
-    if (user && user->name == name) {
-      user->password_hash = hash;
-      line = format_users_line(*user);
-      found = true;
-    }
-  }
-  if (!found) {
-    User u;
-    u.name = name;
-    u.password_hash = hash;
-    u.permissions = new_user_permissions;
-    lines.push_back(format_users_line(u));
-  }
+namespace {
+
+// Writes lines to path through a temporary and a rename: readers see the old file or the new.
+std::error_code replace_file(const std::string& path, const std::vector<std::string>& lines) {
   std::string tmp = path + ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return errno_code(errno);
@@ -160,6 +138,52 @@ std::error_code set_user_hash(const std::string& path, const std::string& name,
     return errno_code(err);
   }
   return {};
+}
+
+}  // namespace
+
+std::error_code edit_users_file(const std::string& path, const std::string& name,
+                                const UserEdit& edit) {
+  if (!valid_name(name)) return errno_code(EINVAL);
+  std::vector<std::string> lines;
+  {
+    std::ifstream in(path);
+    std::string line;
+    while (in && std::getline(in, line))
+      lines.push_back(line);
+  }
+  bool found = false;
+  std::vector<std::string> kept;
+  for (auto& line : lines) {
+    auto user = parse_users_line(line);
+    if (!user || user->name != name) {
+      kept.push_back(std::move(line));
+      continue;
+    }
+    found = true;
+    if (auto changed = edit(&*user)) kept.push_back(format_users_line(*changed));
+  }
+  if (!found) {
+    auto added = edit(nullptr);
+    if (!added) return errno_code(ENOENT);
+    kept.push_back(format_users_line(*added));
+  }
+  return replace_file(path, kept);
+}
+
+std::error_code set_user_hash(const std::string& path, const std::string& name,
+                              const std::string& hash, Permissions new_user_permissions) {
+  return edit_users_file(path, name, [&](const User* old) -> std::optional<User> {
+    User u;
+    if (old != nullptr) {
+      u = *old;
+    } else {
+      u.name = name;
+      u.permissions = new_user_permissions;
+    }
+    u.password_hash = hash;
+    return u;
+  });
 }
 
 }  // namespace muxio::ftpd

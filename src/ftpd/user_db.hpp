@@ -8,11 +8,14 @@
 // Immutable once built; shared read-only by every loop (a reload builds a new one).
 #pragma once
 
+#include <functional>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "ftpd/permissions.hpp"
+#include "ftpd/user_limits.hpp"
 #include "muxio/result.hpp"
 
 namespace muxio::ftpd {
@@ -24,6 +27,7 @@ struct User {
   std::string home;            // empty: the server root
   Permissions permissions = kReadOnly;
   bool anonymous = false;  // any password is accepted
+  UserLimits limits;       // overrides of the global limits (database stores)
 };
 
 class UserDb {
@@ -48,6 +52,14 @@ class UserDb {
 // One line of a users file, or nullopt if malformed.
 std::optional<User> parse_users_line(std::string_view line);
 std::string format_users_line(const User& user);
+
+// Rewrites the line of NAME in the users file at path (created if missing, mode 0600)
+// atomically: edit gets the user (nullptr when absent) and returns the new one, or nullopt to
+// delete it. ENOENT when NAME is absent and edit adds nothing. Other lines, comments included,
+// are kept.
+using UserEdit = std::function<std::optional<User>(const User* old)>;
+std::error_code edit_users_file(const std::string& path, const std::string& name,
+                                const UserEdit& edit);
 
 // Adds NAME or changes its hash in the users file at path (created if missing, mode 0600),
 // rewriting it atomically. Other lines, comments included, are kept.
