@@ -90,7 +90,7 @@ void close_descriptor(Proactor* proactor, int fd);
 // The coroutine side shared by every operation: check cancellation, then either hand the
 // operation to the backend's proactor (when Derived is a CompletionOp and the backend has one), or
 // try the system call and park until the direction is ready. Derived provides perform() and
-// fail(error_code), and for the completion path prepare() and on_completion(), which calls
+// fail(error_code), and for the completion path request() and on_completion(), which calls
 // finish_completion() when done or resubmit() to continue (a partial send).
 template <class Derived>
 class IoAwaitable : public IoOperation {

@@ -22,7 +22,7 @@ class RecvOp final : public IoAwaitable<RecvOp>, public CompletionOp {
  public:
   RecvOp(IoHandle* io, std::span<std::byte> buf) : IoAwaitable(io, Direction::read), buf_(buf) {}
   bool perform() override;
-  void prepare(void* sqe) override;
+  CompletionRequest request() override;
   void on_completion(int result) override;
   void fail(std::error_code ec) { error_ = ec; }
   Result<std::size_t> await_resume() const {
@@ -43,7 +43,7 @@ class SendAllOp final : public IoAwaitable<SendAllOp>, public CompletionOp {
   SendAllOp(IoHandle* io, std::span<const std::byte> buf)
       : IoAwaitable(io, Direction::write), rest_(buf) {}
   bool perform() override;
-  void prepare(void* sqe) override;
+  CompletionRequest request() override;
   void on_completion(int result) override;
   void fail(std::error_code ec) { error_ = ec; }
   std::error_code await_resume() const { return error_; }
@@ -86,7 +86,7 @@ class SendfileOp final : public IoAwaitable<SendfileOp>, public CompletionOp {
   SendfileOp(IoHandle* io, std::shared_ptr<SplicePipe> pipe, int file_fd, off_t offset,
              std::size_t count);
   bool perform() override;
-  void prepare(void* sqe) override;
+  CompletionRequest request() override;
   void on_completion(int result) override;
   void fail(std::error_code ec) { error_ = ec; }
   Result<std::size_t> await_resume() const {
@@ -116,7 +116,7 @@ class ConnectOp final : public IoAwaitable<ConnectOp>, public CompletionOp {
   ConnectOp(IoHandle* io, const SocketAddress& addr)
       : IoAwaitable(io, Direction::write), addr_(addr) {}
   bool perform() override;
-  void prepare(void* sqe) override;
+  CompletionRequest request() override;
   void on_completion(int result) override;
   void fail(std::error_code ec) { error_ = ec; }
   std::error_code await_resume() const { return error_; }

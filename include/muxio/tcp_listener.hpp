@@ -33,7 +33,7 @@ class AcceptOp final : public IoAwaitable<AcceptOp>, public CompletionOp {
  public:
   explicit AcceptOp(TcpListener& listener);
   bool perform() override;
-  void prepare(void* sqe) override;
+  CompletionRequest request() override;
   void on_completion(int result) override;
   void fail(std::error_code ec) { error_ = ec; }
   Result<Accepted> await_resume();

@@ -1,7 +1,6 @@
 #include "muxio/socket_ops.hpp"
 
 #include <fcntl.h>
-#include <liburing.h>
 #include <poll.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
@@ -12,10 +11,6 @@
 
 namespace muxio {
 namespace {
-// No read, write, send or splice moves more than this per call (MAX_RW_COUNT), and the ring's
-// length fields are 32 bits: longer buffers are done in several calls.
-constexpr std::size_t kMaxPerCall = 0x7ffff000;
-
 bool would_block(int err) {
   return err == EAGAIN || err == EWOULDBLOCK;
 }
@@ -41,9 +36,8 @@ bool RecvOp::perform() {
   }
 }
 
-void RecvOp::prepare(void* sqe) {
-  io_uring_prep_recv(static_cast<io_uring_sqe*>(sqe), io_->fd(), buf_.data(),
-                     std::min(buf_.size(), kMaxPerCall), 0);
+CompletionRequest RecvOp::request() {
+  return CompletionRequest::recv(io_->fd(), buf_, 0);
 }
 
 void RecvOp::on_completion(int result) {
@@ -55,9 +49,8 @@ void RecvOp::on_completion(int result) {
   finish_completion(result >= 0);
 }
 
-void SendAllOp::prepare(void* sqe) {
-  io_uring_prep_send(static_cast<io_uring_sqe*>(sqe), io_->fd(), rest_.data(),
-                     std::min(rest_.size(), kMaxPerCall), MSG_NOSIGNAL);
+CompletionRequest SendAllOp::request() {
+  return CompletionRequest::send(io_->fd(), rest_, MSG_NOSIGNAL);
 }
 
 void SendAllOp::on_completion(int result) {
@@ -156,23 +149,19 @@ SendfileOp::SendfileOp(IoHandle* io, std::shared_ptr<SplicePipe> pipe, int file_
   }
 }
 
-void SendfileOp::prepare(void* sqe) {
-  auto* s = static_cast<io_uring_sqe*>(sqe);
+CompletionRequest SendfileOp::request() {
   int sock = pipe_ != nullptr && pipe_->ok() ? pipe_->socket : io_->fd();
   switch (step_) {
     case Step::fill:
-      io_uring_prep_splice(s, file_fd_, offset_, pipe_->write_end, -1,
-                           static_cast<unsigned>(std::min({rest_, pipe_->capacity, kMaxPerCall})),
-                           0);
-      break;
+      return CompletionRequest::splice(file_fd_, offset_, pipe_->write_end,
+                                       std::min(rest_, pipe_->capacity));
     case Step::drain:
-      io_uring_prep_splice(s, pipe_->read_end, -1, sock, -1, static_cast<unsigned>(in_pipe_), 0);
-      break;
+      return CompletionRequest::splice(pipe_->read_end, -1, sock, in_pipe_);
     case Step::wait_writable:
     case Step::sendfile_when_writable:
-      io_uring_prep_poll_add(s, sock, POLLOUT);
       break;
   }
+  return CompletionRequest::poll(sock, POLLOUT);
 }
 
 void SendfileOp::on_completion(int result) {
@@ -263,8 +252,8 @@ bool ConnectOp::perform() {
   return true;
 }
 
-void ConnectOp::prepare(void* sqe) {
-  io_uring_prep_connect(static_cast<io_uring_sqe*>(sqe), io_->fd(), addr_.data(), addr_.size());
+CompletionRequest ConnectOp::request() {
+  return CompletionRequest::connect(io_->fd(), addr_.data(), addr_.size());
 }
 
 void ConnectOp::on_completion(int result) {

@@ -1,7 +1,6 @@
 #include "muxio/tcp_listener.hpp"
 
 #include <fcntl.h>
-#include <liburing.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -156,11 +155,10 @@ bool AcceptOp::perform() {
   }
 }
 
-void AcceptOp::prepare(void* sqe) {
-  peer_len_ = sizeof peer_storage_;
-  io_uring_prep_accept(static_cast<io_uring_sqe*>(sqe), io_->fd(),
-                       reinterpret_cast<sockaddr*>(&peer_storage_), &peer_len_,
-                       SOCK_NONBLOCK | SOCK_CLOEXEC);
+CompletionRequest AcceptOp::request() {
+  peer_len_ = sizeof peer_storage_;  // in: the room; a resubmission starts with all of it again
+  return CompletionRequest::accept(io_->fd(), reinterpret_cast<sockaddr*>(&peer_storage_),
+                                   &peer_len_, SOCK_NONBLOCK | SOCK_CLOEXEC);
 }
 
 void AcceptOp::on_completion(int result) {

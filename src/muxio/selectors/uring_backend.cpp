@@ -25,6 +25,7 @@
 #include <cstdio>
 
 #include "selectors/backends.hpp"
+#include "selectors/uring_request.hpp"
 
 namespace muxio {
 namespace {
@@ -90,7 +91,7 @@ class UringBackend final : public SelectorBackend, public Proactor {
       op->on_completion(-EBUSY);
       return;
     }
-    op->prepare(sqe);
+    prepare_submission(sqe, op->request());
     io_uring_sqe_set_data64(sqe, op_tag(op));
     ++ops_in_flight_;
   }
