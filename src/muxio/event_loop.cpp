@@ -7,10 +7,10 @@
 #include <algorithm>
 #include <cerrno>
 #include <csignal>
-#include <cstdio>
 #include <stdexcept>
 #include <thread>
 
+#include "muxio/log.hpp"
 #include "muxio/thread_pool.hpp"
 
 namespace muxio {
@@ -249,7 +249,7 @@ void EventLoop::dispatch_io(Duration max_wait) {
   auto events = selector_->select(timeout);
   waiting_ += Clock::now() - wait_started;
   if (!events) {
-    std::fprintf(stderr, "muxio: select failed: %s\n", events.error().message().c_str());
+    log_message(LogLevel::error, "select failed: " + events.error().message());
     return;
   }
   for (const ReadyEvent& ev : *events) {
@@ -346,9 +346,9 @@ void EventLoop::task_finished(detail::SpawnedTask* task) {
     try {
       std::rethrow_exception(task->error);
     } catch (const std::exception& e) {
-      std::fprintf(stderr, "muxio: task ended with an exception: %s\n", e.what());
+      log_message(LogLevel::error, std::string("task ended with an exception: ") + e.what());
     } catch (...) {
-      std::fprintf(stderr, "muxio: task ended with an unknown exception\n");
+      log_message(LogLevel::error, "task ended with an unknown exception");
     }
   }
   // Dropping `keep` may destroy the frame; we run inside its final suspend, which allows that.

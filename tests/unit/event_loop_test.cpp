@@ -148,6 +148,27 @@ TEST(EventLoop, ManyOffloadsInParallelKeepTheLoopResponsive) {
   EXPECT_GT(ticks, 5) << "the loop kept running timers while workers blocked";
 }
 
+Task<void> throw_runtime_error() {
+  throw std::runtime_error("boom");
+  co_return;
+}
+
+TEST(EventLoop, AnExceptionNobodyCanObserveGoesToTheLogHook) {
+  std::vector<std::string> logged;
+  set_log_hook([&](LogLevel level, std::string_view message) {
+    if (level == LogLevel::error) logged.emplace_back(message);
+  });
+  {
+    EventLoop loop;
+    loop.spawn(throw_runtime_error());  // the handle is dropped at once: nobody can join it
+    for (int i = 0; i < 10 && loop.task_count() > 0; ++i)
+      loop.run_once(0ms);
+  }
+  set_log_hook({});
+  ASSERT_EQ(logged.size(), 1u);
+  EXPECT_EQ(logged[0], "task ended with an exception: boom");
+}
+
 class CountingWatcher final : public IoWatcher {
  public:
   void on_events(Events e) override {
