@@ -109,6 +109,7 @@ class IoAwaitable : public IoOperation {
   bool await_suspend(std::coroutine_handle<P> h) {
     ctx_ = context_of(h);
     if (io_ == nullptr) return fail_now(errno_code(EBADF));
+    io_->loop().assert_in_loop_thread("an IO operation (ring submission or readiness wait)");
     if (auto ec = ctx_->stop_reason()) return fail_now(ec);
     if constexpr (std::is_base_of_v<CompletionOp, Derived>) {
       if (Proactor* p = io_->proactor()) {

@@ -187,6 +187,7 @@ EventLoop::EventLoop(std::unique_ptr<Selector> selector)
 }
 
 EventLoop::~EventLoop() {
+  thread_.adopt();  // the thread that destroys the loop has it to itself (see loop_thread.hpp)
   while (offloads_.load(std::memory_order_acquire) > 0)
     std::this_thread::yield();
   closing_ = true;
@@ -230,6 +231,7 @@ void EventLoop::stop() {
 }
 
 void EventLoop::run_once(Duration max_wait) {
+  thread_.adopt();
   t_current = this;
   dispatch_io(max_wait);
   update_now();
@@ -285,6 +287,7 @@ void EventLoop::run_ready() {
 }
 
 void EventLoop::call_soon(std::function<void()> fn) {
+  assert_in_loop_thread("EventLoop::call_soon");
   ready_.push_back(Job{{}, std::move(fn)});
 }
 
@@ -293,6 +296,7 @@ void EventLoop::call_soon_threadsafe(std::function<void()> fn) {
 }
 
 TimerId EventLoop::call_later(Duration delay, std::function<void()> fn) {
+  assert_in_loop_thread("EventLoop::call_later");
   TimerId id = next_timer_id_++;
   auto timer = std::make_unique<Timer>(*this);
   timer->set_callback([this, id, fn = std::move(fn)] {
@@ -305,10 +309,12 @@ TimerId EventLoop::call_later(Duration delay, std::function<void()> fn) {
 }
 
 bool EventLoop::cancel_timer(TimerId id) {
+  assert_in_loop_thread("EventLoop::cancel_timer");
   return callback_timers_.erase(id) > 0;
 }
 
 std::error_code EventLoop::add_signal_handler(int signo, std::function<void()> handler) {
+  assert_in_loop_thread("EventLoop::add_signal_handler");
   if (!signals_) signals_ = std::make_unique<SignalPipe>(*this);
   return signals_->add(signo, std::move(handler));
 }
@@ -318,6 +324,7 @@ void EventLoop::remove_signal_handler(int signo) {
 }
 
 TaskHandle EventLoop::spawn(Task<void> task) {
+  assert_in_loop_thread("EventLoop::spawn");
   auto spawned = std::make_shared<detail::SpawnedTask>();
   spawned->loop = this;
   spawned->context.loop = this;

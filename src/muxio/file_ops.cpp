@@ -10,6 +10,7 @@ namespace muxio {
 
 bool FileOp::start(TaskContext* ctx, std::coroutine_handle<> h) {
   ctx_ = ctx;
+  ctx_->loop->assert_in_loop_thread("a file operation");
   if ((error_ = ctx_->stop_reason())) return false;
   proactor_ = ctx_->loop->selector().backend().proactor();
   if (proactor_ == nullptr) {

@@ -6,6 +6,7 @@ namespace muxio {
 
 bool SleepAwaiter::start(TaskContext* ctx, std::coroutine_handle<> h) {
   ctx_ = ctx;
+  ctx_->loop->assert_in_loop_thread("sleep_for");
   if ((result_ = ctx_->stop_reason())) return false;
   waiting_ = h;
   ctx_->pending = this;
