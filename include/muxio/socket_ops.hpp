@@ -15,6 +15,7 @@
 
 #include "muxio/io_handle.hpp"
 #include "muxio/socket_address.hpp"
+#include "muxio/unique_fd.hpp"
 
 namespace muxio {
 
@@ -63,14 +64,11 @@ class SendAllOp final : public IoAwaitable<SendAllOp>, public CompletionOp {
 // (cancelled halfway) leaves it dirty, and the next sendfile makes a new one.
 struct SplicePipe {
   explicit SplicePipe(int socket_fd);
-  ~SplicePipe();
-  SplicePipe(const SplicePipe&) = delete;
-  SplicePipe& operator=(const SplicePipe&) = delete;
-  bool ok() const { return socket >= 0; }
+  bool ok() const { return static_cast<bool>(socket); }
 
-  int read_end = -1;
-  int write_end = -1;
-  int socket = -1;  // a duplicate of the stream's socket
+  UniqueFd read_end;
+  UniqueFd write_end;
+  UniqueFd socket;  // a duplicate of the stream's socket
   std::size_t capacity = 0;
   int error = 0;  // errno if it could not be made
   bool dirty = false;

@@ -13,6 +13,7 @@
 #include <memory>
 
 #include "muxio/tcp_stream.hpp"
+#include "muxio/unique_fd.hpp"
 
 namespace muxio {
 
@@ -81,7 +82,7 @@ class TcpListener {
   Shed shed_one();
 
   int fd_ = -1;
-  int spare_fd_ = -1;
+  UniqueFd spare_fd_;
   std::uint64_t shed_ = 0;
   std::unique_ptr<IoHandle> io_;
 };

@@ -12,6 +12,7 @@
 
 #include "muxio/log.hpp"
 #include "muxio/thread_pool.hpp"
+#include "muxio/unique_fd.hpp"
 
 namespace muxio {
 namespace {
@@ -34,20 +35,22 @@ class EventLoop::Wakeup final : public IoWatcher {
  public:
   explicit Wakeup(EventLoop& loop) : loop_(loop) {
     if (loop_.selector().backend().watches_eventfd()) {
-      fds_[0] = fds_[1] = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-      if (fds_[0] < 0) throw std::system_error(errno_code(errno), "muxio: eventfd");
-    } else if (::pipe2(fds_, O_NONBLOCK | O_CLOEXEC) < 0) {
-      throw std::system_error(errno_code(errno), "muxio: wake-up pipe");
+      read_end_ = UniqueFd(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+      if (!read_end_) throw std::system_error(errno_code(errno), "muxio: eventfd");
+    } else {
+      int fds[2];
+      if (::pipe2(fds, O_NONBLOCK | O_CLOEXEC) < 0) {
+        throw std::system_error(errno_code(errno), "muxio: wake-up pipe");
+      }
+      read_end_ = UniqueFd(fds[0]);
+      write_end_ = UniqueFd(fds[1]);
     }
-    if (auto ec = loop_.selector().register_fd(fds_[0], kReadable, static_cast<IoWatcher*>(this))) {
-      close_fds();
+    if (auto ec = loop_.selector().register_fd(read_end_.get(), kReadable,
+                                               static_cast<IoWatcher*>(this))) {
       throw std::system_error(ec, "muxio: registering the wake-up descriptor");
     }
   }
-  ~Wakeup() {
-    (void)loop_.selector().unregister(fds_[0]);
-    close_fds();
-  }
+  ~Wakeup() { (void)loop_.selector().unregister(read_end_.get()); }
 
   void post(std::function<void()> fn) {
     {
@@ -61,13 +64,14 @@ class EventLoop::Wakeup final : public IoWatcher {
   void wake() {
     if (!pending_.exchange(true, std::memory_order_acq_rel)) {
       std::uint64_t one = 1;
-      [[maybe_unused]] ssize_t n = ::write(fds_[1], &one, sizeof one);
+      int fd = write_end_ ? write_end_.get() : read_end_.get();
+      [[maybe_unused]] ssize_t n = ::write(fd, &one, sizeof one);
     }
   }
 
   void on_events(Events) override {
     std::uint64_t drain[8];
-    while (::read(fds_[0], drain, sizeof drain) > 0) {
+    while (::read(read_end_.get(), drain, sizeof drain) > 0) {
     }
     pending_.store(false, std::memory_order_release);
     std::vector<std::function<void()>> batch;
@@ -80,13 +84,9 @@ class EventLoop::Wakeup final : public IoWatcher {
   }
 
  private:
-  void close_fds() {
-    ::close(fds_[0]);
-    if (fds_[1] != fds_[0]) ::close(fds_[1]);
-  }
-
   EventLoop& loop_;
-  int fds_[2] = {-1, -1};
+  UniqueFd read_end_;
+  UniqueFd write_end_;  // empty for an eventfd, which is both ends
   std::atomic<bool> pending_{false};
   std::mutex mutex_;
   std::vector<std::function<void()>> queue_;
@@ -112,19 +112,21 @@ extern "C" void forward_signal(int signo) {
 class EventLoop::SignalPipe final : public IoWatcher {
  public:
   explicit SignalPipe(EventLoop& loop) : loop_(loop) {
-    if (::pipe2(fds_, O_NONBLOCK | O_CLOEXEC) < 0) {
+    int fds[2];
+    if (::pipe2(fds, O_NONBLOCK | O_CLOEXEC) < 0) {
       throw std::system_error(errno_code(errno), "muxio: signal pipe");
     }
-    if (auto ec = loop_.selector().register_fd(fds_[0], kReadable, static_cast<IoWatcher*>(this))) {
-      close_pipe();
+    read_end_ = UniqueFd(fds[0]);
+    write_end_ = UniqueFd(fds[1]);
+    if (auto ec = loop_.selector().register_fd(read_end_.get(), kReadable,
+                                               static_cast<IoWatcher*>(this))) {
       throw std::system_error(ec, "muxio: registering the signal pipe");
     }
   }
   ~SignalPipe() {
     for (auto& [signo, handler] : handlers_)
       restore(signo);
-    (void)loop_.selector().unregister(fds_[0]);
-    close_pipe();
+    (void)loop_.selector().unregister(read_end_.get());
   }
 
   std::error_code add(int signo, std::function<void()> handler) {
@@ -133,7 +135,7 @@ class EventLoop::SignalPipe final : public IoWatcher {
     sa.sa_handler = forward_signal;
     sa.sa_flags = SA_RESTART;
     sigemptyset(&sa.sa_mask);
-    g_signal_pipe[signo].store(fds_[1]);
+    g_signal_pipe[signo].store(write_end_.get());
     if (::sigaction(signo, &sa, nullptr) < 0) {
       g_signal_pipe[signo].store(-1);
       return errno_code(errno);
@@ -149,7 +151,7 @@ class EventLoop::SignalPipe final : public IoWatcher {
   void on_events(Events) override {
     unsigned char buf[64];
     ssize_t n;
-    while ((n = ::read(fds_[0], buf, sizeof buf)) > 0) {
+    while ((n = ::read(read_end_.get(), buf, sizeof buf)) > 0) {
       for (ssize_t i = 0; i < n; ++i) {
         auto it = handlers_.find(buf[i]);
         if (it != handlers_.end()) loop_.call_soon(it->second);
@@ -159,16 +161,13 @@ class EventLoop::SignalPipe final : public IoWatcher {
 
  private:
   void restore(int signo) {
-    int expected = fds_[1];
+    int expected = write_end_.get();
     if (g_signal_pipe[signo].compare_exchange_strong(expected, -1)) ::signal(signo, SIG_DFL);
-  }
-  void close_pipe() {
-    ::close(fds_[0]);
-    ::close(fds_[1]);
   }
 
   EventLoop& loop_;
-  int fds_[2] = {-1, -1};
+  UniqueFd read_end_;
+  UniqueFd write_end_;
   std::unordered_map<int, std::function<void()>> handlers_;
 };
 

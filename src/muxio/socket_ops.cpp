@@ -109,20 +109,14 @@ SplicePipe::SplicePipe(int socket_fd) {
     error = errno;
     return;
   }
-  read_end = fds[0];
-  write_end = fds[1];
+  read_end = UniqueFd(fds[0]);
+  write_end = UniqueFd(fds[1]);
   // A larger pipe moves more per splice; unprivileged processes get up to fs.pipe-max-size.
-  int size = ::fcntl(write_end, F_SETPIPE_SZ, 1 << 20);
-  if (size < 0) size = ::fcntl(write_end, F_GETPIPE_SZ);
+  int size = ::fcntl(write_end.get(), F_SETPIPE_SZ, 1 << 20);
+  if (size < 0) size = ::fcntl(write_end.get(), F_GETPIPE_SZ);
   capacity = size > 0 ? static_cast<std::size_t>(size) : 0;
-  socket = ::fcntl(socket_fd, F_DUPFD_CLOEXEC, 0);
-  if (socket < 0) error = errno;
-}
-
-SplicePipe::~SplicePipe() {
-  for (int fd : {read_end, write_end, socket}) {
-    if (fd >= 0) ::close(fd);
-  }
+  socket = UniqueFd(::fcntl(socket_fd, F_DUPFD_CLOEXEC, 0));
+  if (!socket) error = errno;
 }
 
 namespace {
@@ -150,13 +144,13 @@ SendfileOp::SendfileOp(IoHandle* io, std::shared_ptr<SplicePipe> pipe, int file_
 }
 
 CompletionRequest SendfileOp::request() {
-  int sock = pipe_ != nullptr && pipe_->ok() ? pipe_->socket : io_->fd();
+  int sock = pipe_ != nullptr && pipe_->ok() ? pipe_->socket.get() : io_->fd();
   switch (step_) {
     case Step::fill:
-      return CompletionRequest::splice(file_fd_, offset_, pipe_->write_end,
+      return CompletionRequest::splice(file_fd_, offset_, pipe_->write_end.get(),
                                        std::min(rest_, pipe_->capacity));
     case Step::drain:
-      return CompletionRequest::splice(pipe_->read_end, -1, sock, in_pipe_);
+      return CompletionRequest::splice(pipe_->read_end.get(), -1, sock, in_pipe_);
     case Step::wait_writable:
     case Step::sendfile_when_writable:
       break;
@@ -196,7 +190,7 @@ void SendfileOp::next_step(int result) {
         break;
       }
       if (result == 0) {  // no progress with bytes waiting: the socket is gone
-        finish(socket_error(pipe_->socket));
+        finish(socket_error(pipe_->socket.get()));
         return;
       }
       in_pipe_ -= static_cast<std::size_t>(result);
@@ -209,7 +203,7 @@ void SendfileOp::next_step(int result) {
       break;
     case Step::wait_writable:
       if (result & (POLLERR | POLLHUP)) {
-        finish(socket_error(pipe_->socket));
+        finish(socket_error(pipe_->socket.get()));
         return;
       }
       step_ = Step::drain;
