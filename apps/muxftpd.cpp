@@ -21,6 +21,7 @@
 #include "ftpd/user_schema.hpp"
 #include "ftpd/user_store.hpp"
 #include "muxftpd_admin.hpp"
+#include "muxio/log.hpp"
 
 namespace {
 
@@ -340,6 +341,12 @@ int main(int argc, char** argv) {
   ctx.log = spdlog::stderr_color_mt("muxftpd");
   ctx.log->set_level(spdlog::level::from_str(cfg.log_level));
   if (cfg.log_format == "json") use_json_log_format(*ctx.log);
+  // What muxio cannot hand back to a caller (a failed wait, a task's lost exception) goes to the
+  // same log as the server's own messages.
+  muxio::set_log_hook([log = ctx.log](muxio::LogLevel level, std::string_view message) {
+    log->log(level == muxio::LogLevel::error ? spdlog::level::err : spdlog::level::warn, "{}",
+             message);
+  });
   for (const auto& f : user_flags) {
     auto u = UserDb::parse_user_flag(f);
     if (!u) {

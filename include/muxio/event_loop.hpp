@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "muxio/clock.hpp"
+#include "muxio/loop_thread.hpp"
 #include "muxio/selector.hpp"
 #include "muxio/task.hpp"
 #include "muxio/task_handle.hpp"
@@ -53,6 +54,11 @@ class EventLoop {
 
   // The loop that last ran (or was created) on this thread.
   static EventLoop* current();
+
+  // Aborts, naming `call`, when the calling thread is not the loop's (see loop_thread.hpp; a
+  // no-op unless the check is compiled in). Called by every loop-thread-only entry point that
+  // touches shared state: the queues, timers, descriptor registrations, ring submissions.
+  void assert_in_loop_thread(const char* call) const { thread_.check(call); }
 
   // Runs iterations until stop().
   void run();
@@ -93,7 +99,10 @@ class EventLoop {
   void cancel_all();
 
   // Schedules a suspended coroutine to resume in phase 4 of this or the next iteration.
-  void resume_soon(std::coroutine_handle<> h) { ready_.push_back(Job{h, {}}); }
+  void resume_soon(std::coroutine_handle<> h) {
+    assert_in_loop_thread("EventLoop::resume_soon");
+    ready_.push_back(Job{h, {}});
+  }
 
   Selector& selector() { return *selector_; }
   TimerQueue& timers() { return timers_; }
@@ -124,6 +133,7 @@ class EventLoop {
   std::vector<Job> ready_;
   std::vector<Job> running_;
   std::atomic<bool> stop_{false};
+  LoopThread thread_;
 
   std::unordered_map<TimerId, std::unique_ptr<Timer>> callback_timers_;
   TimerId next_timer_id_ = 1;

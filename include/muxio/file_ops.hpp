@@ -45,7 +45,7 @@ class FileOp final : public Cancellable, public CompletionOp {
   // The kernel is asked to cancel; the coroutine resumes with its answer (a finished read or
   // write keeps its bytes).
   void interrupt(std::error_code reason) override;
-  void prepare(void* sqe) override;
+  CompletionRequest request() override;
   void on_completion(int result) override;
 
  private:

@@ -90,7 +90,7 @@ void close_descriptor(Proactor* proactor, int fd);
 // The coroutine side shared by every operation: check cancellation, then either hand the
 // operation to the backend's proactor (when Derived is a CompletionOp and the backend has one), or
 // try the system call and park until the direction is ready. Derived provides perform() and
-// fail(error_code), and for the completion path prepare() and on_completion(), which calls
+// fail(error_code), and for the completion path request() and on_completion(), which calls
 // finish_completion() when done or resubmit() to continue (a partial send).
 template <class Derived>
 class IoAwaitable : public IoOperation {
@@ -109,6 +109,7 @@ class IoAwaitable : public IoOperation {
   bool await_suspend(std::coroutine_handle<P> h) {
     ctx_ = context_of(h);
     if (io_ == nullptr) return fail_now(errno_code(EBADF));
+    io_->loop().assert_in_loop_thread("an IO operation (ring submission or readiness wait)");
     if (auto ec = ctx_->stop_reason()) return fail_now(ec);
     if constexpr (std::is_base_of_v<CompletionOp, Derived>) {
       if (Proactor* p = io_->proactor()) {

@@ -5,6 +5,7 @@
 #include "muxio/event_loop.hpp"
 #include "muxio/events.hpp"
 #include "muxio/io_handle.hpp"
+#include "muxio/log.hpp"
 #include "muxio/rate_limiter.hpp"
 #include "muxio/result.hpp"
 #include "muxio/selector.hpp"

@@ -15,6 +15,7 @@
 
 #include "muxio/io_handle.hpp"
 #include "muxio/socket_address.hpp"
+#include "muxio/unique_fd.hpp"
 
 namespace muxio {
 
@@ -22,7 +23,7 @@ class RecvOp final : public IoAwaitable<RecvOp>, public CompletionOp {
  public:
   RecvOp(IoHandle* io, std::span<std::byte> buf) : IoAwaitable(io, Direction::read), buf_(buf) {}
   bool perform() override;
-  void prepare(void* sqe) override;
+  CompletionRequest request() override;
   void on_completion(int result) override;
   void fail(std::error_code ec) { error_ = ec; }
   Result<std::size_t> await_resume() const {
@@ -43,7 +44,7 @@ class SendAllOp final : public IoAwaitable<SendAllOp>, public CompletionOp {
   SendAllOp(IoHandle* io, std::span<const std::byte> buf)
       : IoAwaitable(io, Direction::write), rest_(buf) {}
   bool perform() override;
-  void prepare(void* sqe) override;
+  CompletionRequest request() override;
   void on_completion(int result) override;
   void fail(std::error_code ec) { error_ = ec; }
   std::error_code await_resume() const { return error_; }
@@ -63,14 +64,11 @@ class SendAllOp final : public IoAwaitable<SendAllOp>, public CompletionOp {
 // (cancelled halfway) leaves it dirty, and the next sendfile makes a new one.
 struct SplicePipe {
   explicit SplicePipe(int socket_fd);
-  ~SplicePipe();
-  SplicePipe(const SplicePipe&) = delete;
-  SplicePipe& operator=(const SplicePipe&) = delete;
-  bool ok() const { return socket >= 0; }
+  bool ok() const { return static_cast<bool>(socket); }
 
-  int read_end = -1;
-  int write_end = -1;
-  int socket = -1;  // a duplicate of the stream's socket
+  UniqueFd read_end;
+  UniqueFd write_end;
+  UniqueFd socket;  // a duplicate of the stream's socket
   std::size_t capacity = 0;
   int error = 0;  // errno if it could not be made
   bool dirty = false;
@@ -86,7 +84,7 @@ class SendfileOp final : public IoAwaitable<SendfileOp>, public CompletionOp {
   SendfileOp(IoHandle* io, std::shared_ptr<SplicePipe> pipe, int file_fd, off_t offset,
              std::size_t count);
   bool perform() override;
-  void prepare(void* sqe) override;
+  CompletionRequest request() override;
   void on_completion(int result) override;
   void fail(std::error_code ec) { error_ = ec; }
   Result<std::size_t> await_resume() const {
@@ -116,7 +114,7 @@ class ConnectOp final : public IoAwaitable<ConnectOp>, public CompletionOp {
   ConnectOp(IoHandle* io, const SocketAddress& addr)
       : IoAwaitable(io, Direction::write), addr_(addr) {}
   bool perform() override;
-  void prepare(void* sqe) override;
+  CompletionRequest request() override;
   void on_completion(int result) override;
   void fail(std::error_code ec) { error_ = ec; }
   std::error_code await_resume() const { return error_; }

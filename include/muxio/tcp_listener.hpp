@@ -13,6 +13,7 @@
 #include <memory>
 
 #include "muxio/tcp_stream.hpp"
+#include "muxio/unique_fd.hpp"
 
 namespace muxio {
 
@@ -33,7 +34,7 @@ class AcceptOp final : public IoAwaitable<AcceptOp>, public CompletionOp {
  public:
   explicit AcceptOp(TcpListener& listener);
   bool perform() override;
-  void prepare(void* sqe) override;
+  CompletionRequest request() override;
   void on_completion(int result) override;
   void fail(std::error_code ec) { error_ = ec; }
   Result<Accepted> await_resume();
@@ -81,7 +82,7 @@ class TcpListener {
   Shed shed_one();
 
   int fd_ = -1;
-  int spare_fd_ = -1;
+  UniqueFd spare_fd_;
   std::uint64_t shed_ = 0;
   std::unique_ptr<IoHandle> io_;
 };

@@ -59,7 +59,7 @@ class SleepAwaiter final : public Cancellable, public CompletionOp {
   std::error_code await_resume() const noexcept { return result_; }
 
   void interrupt(std::error_code reason) override;
-  void prepare(void* sqe) override;
+  CompletionRequest request() override;
   void on_completion(int result) override;
 
  private:
@@ -72,7 +72,7 @@ class SleepAwaiter final : public Cancellable, public CompletionOp {
   std::optional<Timer> timer_;
   Proactor* proactor_ = nullptr;  // set while the sleep is on the ring
   std::error_code interrupted_;
-  std::int64_t ring_time_[2] = {0, 0};  // the kernel's timespec, read when it is submitted
+  KernelDuration ring_time_;  // read by the kernel when the sleep is submitted
   std::error_code result_;
 };
 

@@ -101,7 +101,24 @@ std::error_code Server::start(std::string* error) {
   for (auto& loop : loops_)
     loops.push_back(loop.get());
   observer_ = std::make_unique<Observer>(ctx_, std::move(loops));
-  return observer_->start(error);
+  if (auto ec = observer_->start(error)) return ec;
+  // Before the caller says "listening": a SIGTERM sent as soon as it reads that line must drain
+  // the server, not kill it with the default action.
+  install_signal_handlers();
+  return {};
+}
+
+void Server::install_signal_handlers() {
+  auto stop_all = [this] { stop(); };
+  (void)loops_[0]->add_signal_handler(SIGINT, stop_all);
+  (void)loops_[0]->add_signal_handler(SIGTERM, stop_all);
+  if (on_hangup_) {
+    (void)loops_[0]->add_signal_handler(SIGHUP, [this] {
+      sd_notify("RELOADING=1");
+      on_hangup_();
+      sd_notify("READY=1");
+    });
+  }
 }
 
 std::optional<SocketAddress> Server::metrics_address() const {
@@ -273,16 +290,6 @@ void Server::run() {
     threads.emplace_back([this, i, &others_running] {
       run_loop(*loops_[i]);
       --others_running;
-    });
-  }
-  auto stop_all = [this] { stop(); };
-  (void)loops_[0]->add_signal_handler(SIGINT, stop_all);
-  (void)loops_[0]->add_signal_handler(SIGTERM, stop_all);
-  if (on_hangup_) {
-    (void)loops_[0]->add_signal_handler(SIGHUP, [this] {
-      sd_notify("RELOADING=1");
-      on_hangup_();
-      sd_notify("READY=1");
     });
   }
   run_loop(*loops_[0]);

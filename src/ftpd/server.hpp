@@ -53,6 +53,8 @@ class Server {
   void run_loop(EventLoop& loop);
   void stop_accepting(EventLoop& loop);
   void drain(EventLoop& loop);
+  // SIGINT/SIGTERM drain (a second one stops), SIGHUP reloads; on loop 0, at the end of start().
+  void install_signal_handlers();
 
   ServerContext& ctx_;
   std::vector<std::unique_ptr<EventLoop>> loops_;

@@ -18,8 +18,8 @@
 #include <vector>
 
 #include "ftp/listing.hpp"
-#include "ftpd/unique_fd.hpp"
 #include "muxio/result.hpp"
+#include "muxio/unique_fd.hpp"
 
 namespace muxio::ftpd {
 

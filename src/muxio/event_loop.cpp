@@ -7,11 +7,12 @@
 #include <algorithm>
 #include <cerrno>
 #include <csignal>
-#include <cstdio>
 #include <stdexcept>
 #include <thread>
 
+#include "muxio/log.hpp"
 #include "muxio/thread_pool.hpp"
+#include "muxio/unique_fd.hpp"
 
 namespace muxio {
 namespace {
@@ -34,20 +35,22 @@ class EventLoop::Wakeup final : public IoWatcher {
  public:
   explicit Wakeup(EventLoop& loop) : loop_(loop) {
     if (loop_.selector().backend().watches_eventfd()) {
-      fds_[0] = fds_[1] = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-      if (fds_[0] < 0) throw std::system_error(errno_code(errno), "muxio: eventfd");
-    } else if (::pipe2(fds_, O_NONBLOCK | O_CLOEXEC) < 0) {
-      throw std::system_error(errno_code(errno), "muxio: wake-up pipe");
+      read_end_ = UniqueFd(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+      if (!read_end_) throw std::system_error(errno_code(errno), "muxio: eventfd");
+    } else {
+      int fds[2];
+      if (::pipe2(fds, O_NONBLOCK | O_CLOEXEC) < 0) {
+        throw std::system_error(errno_code(errno), "muxio: wake-up pipe");
+      }
+      read_end_ = UniqueFd(fds[0]);
+      write_end_ = UniqueFd(fds[1]);
     }
-    if (auto ec = loop_.selector().register_fd(fds_[0], kReadable, static_cast<IoWatcher*>(this))) {
-      close_fds();
+    if (auto ec = loop_.selector().register_fd(read_end_.get(), kReadable,
+                                               static_cast<IoWatcher*>(this))) {
       throw std::system_error(ec, "muxio: registering the wake-up descriptor");
     }
   }
-  ~Wakeup() {
-    (void)loop_.selector().unregister(fds_[0]);
-    close_fds();
-  }
+  ~Wakeup() { (void)loop_.selector().unregister(read_end_.get()); }
 
   void post(std::function<void()> fn) {
     {
@@ -61,13 +64,14 @@ class EventLoop::Wakeup final : public IoWatcher {
   void wake() {
     if (!pending_.exchange(true, std::memory_order_acq_rel)) {
       std::uint64_t one = 1;
-      [[maybe_unused]] ssize_t n = ::write(fds_[1], &one, sizeof one);
+      int fd = write_end_ ? write_end_.get() : read_end_.get();
+      [[maybe_unused]] ssize_t n = ::write(fd, &one, sizeof one);
     }
   }
 
   void on_events(Events) override {
     std::uint64_t drain[8];
-    while (::read(fds_[0], drain, sizeof drain) > 0) {
+    while (::read(read_end_.get(), drain, sizeof drain) > 0) {
     }
     pending_.store(false, std::memory_order_release);
     std::vector<std::function<void()>> batch;
@@ -80,13 +84,9 @@ class EventLoop::Wakeup final : public IoWatcher {
   }
 
  private:
-  void close_fds() {
-    ::close(fds_[0]);
-    if (fds_[1] != fds_[0]) ::close(fds_[1]);
-  }
-
   EventLoop& loop_;
-  int fds_[2] = {-1, -1};
+  UniqueFd read_end_;
+  UniqueFd write_end_;  // empty for an eventfd, which is both ends
   std::atomic<bool> pending_{false};
   std::mutex mutex_;
   std::vector<std::function<void()>> queue_;
@@ -112,19 +112,21 @@ extern "C" void forward_signal(int signo) {
 class EventLoop::SignalPipe final : public IoWatcher {
  public:
   explicit SignalPipe(EventLoop& loop) : loop_(loop) {
-    if (::pipe2(fds_, O_NONBLOCK | O_CLOEXEC) < 0) {
+    int fds[2];
+    if (::pipe2(fds, O_NONBLOCK | O_CLOEXEC) < 0) {
       throw std::system_error(errno_code(errno), "muxio: signal pipe");
     }
-    if (auto ec = loop_.selector().register_fd(fds_[0], kReadable, static_cast<IoWatcher*>(this))) {
-      close_pipe();
+    read_end_ = UniqueFd(fds[0]);
+    write_end_ = UniqueFd(fds[1]);
+    if (auto ec = loop_.selector().register_fd(read_end_.get(), kReadable,
+                                               static_cast<IoWatcher*>(this))) {
       throw std::system_error(ec, "muxio: registering the signal pipe");
     }
   }
   ~SignalPipe() {
     for (auto& [signo, handler] : handlers_)
       restore(signo);
-    (void)loop_.selector().unregister(fds_[0]);
-    close_pipe();
+    (void)loop_.selector().unregister(read_end_.get());
   }
 
   std::error_code add(int signo, std::function<void()> handler) {
@@ -133,7 +135,7 @@ class EventLoop::SignalPipe final : public IoWatcher {
     sa.sa_handler = forward_signal;
     sa.sa_flags = SA_RESTART;
     sigemptyset(&sa.sa_mask);
-    g_signal_pipe[signo].store(fds_[1]);
+    g_signal_pipe[signo].store(write_end_.get());
     if (::sigaction(signo, &sa, nullptr) < 0) {
       g_signal_pipe[signo].store(-1);
       return errno_code(errno);
@@ -149,7 +151,7 @@ class EventLoop::SignalPipe final : public IoWatcher {
   void on_events(Events) override {
     unsigned char buf[64];
     ssize_t n;
-    while ((n = ::read(fds_[0], buf, sizeof buf)) > 0) {
+    while ((n = ::read(read_end_.get(), buf, sizeof buf)) > 0) {
       for (ssize_t i = 0; i < n; ++i) {
         auto it = handlers_.find(buf[i]);
         if (it != handlers_.end()) loop_.call_soon(it->second);
@@ -159,16 +161,13 @@ class EventLoop::SignalPipe final : public IoWatcher {
 
  private:
   void restore(int signo) {
-    int expected = fds_[1];
+    int expected = write_end_.get();
     if (g_signal_pipe[signo].compare_exchange_strong(expected, -1)) ::signal(signo, SIG_DFL);
-  }
-  void close_pipe() {
-    ::close(fds_[0]);
-    ::close(fds_[1]);
   }
 
   EventLoop& loop_;
-  int fds_[2] = {-1, -1};
+  UniqueFd read_end_;
+  UniqueFd write_end_;
   std::unordered_map<int, std::function<void()>> handlers_;
 };
 
@@ -187,6 +186,7 @@ EventLoop::EventLoop(std::unique_ptr<Selector> selector)
 }
 
 EventLoop::~EventLoop() {
+  thread_.adopt();  // the thread that destroys the loop has it to itself (see loop_thread.hpp)
   while (offloads_.load(std::memory_order_acquire) > 0)
     std::this_thread::yield();
   closing_ = true;
@@ -230,6 +230,7 @@ void EventLoop::stop() {
 }
 
 void EventLoop::run_once(Duration max_wait) {
+  thread_.adopt();
   t_current = this;
   dispatch_io(max_wait);
   update_now();
@@ -249,7 +250,7 @@ void EventLoop::dispatch_io(Duration max_wait) {
   auto events = selector_->select(timeout);
   waiting_ += Clock::now() - wait_started;
   if (!events) {
-    std::fprintf(stderr, "muxio: select failed: %s\n", events.error().message().c_str());
+    log_message(LogLevel::error, "select failed: " + events.error().message());
     return;
   }
   for (const ReadyEvent& ev : *events) {
@@ -285,6 +286,7 @@ void EventLoop::run_ready() {
 }
 
 void EventLoop::call_soon(std::function<void()> fn) {
+  assert_in_loop_thread("EventLoop::call_soon");
   ready_.push_back(Job{{}, std::move(fn)});
 }
 
@@ -293,6 +295,7 @@ void EventLoop::call_soon_threadsafe(std::function<void()> fn) {
 }
 
 TimerId EventLoop::call_later(Duration delay, std::function<void()> fn) {
+  assert_in_loop_thread("EventLoop::call_later");
   TimerId id = next_timer_id_++;
   auto timer = std::make_unique<Timer>(*this);
   timer->set_callback([this, id, fn = std::move(fn)] {
@@ -305,10 +308,12 @@ TimerId EventLoop::call_later(Duration delay, std::function<void()> fn) {
 }
 
 bool EventLoop::cancel_timer(TimerId id) {
+  assert_in_loop_thread("EventLoop::cancel_timer");
   return callback_timers_.erase(id) > 0;
 }
 
 std::error_code EventLoop::add_signal_handler(int signo, std::function<void()> handler) {
+  assert_in_loop_thread("EventLoop::add_signal_handler");
   if (!signals_) signals_ = std::make_unique<SignalPipe>(*this);
   return signals_->add(signo, std::move(handler));
 }
@@ -318,6 +323,7 @@ void EventLoop::remove_signal_handler(int signo) {
 }
 
 TaskHandle EventLoop::spawn(Task<void> task) {
+  assert_in_loop_thread("EventLoop::spawn");
   auto spawned = std::make_shared<detail::SpawnedTask>();
   spawned->loop = this;
   spawned->context.loop = this;
@@ -346,9 +352,9 @@ void EventLoop::task_finished(detail::SpawnedTask* task) {
     try {
       std::rethrow_exception(task->error);
     } catch (const std::exception& e) {
-      std::fprintf(stderr, "muxio: task ended with an exception: %s\n", e.what());
+      log_message(LogLevel::error, std::string("task ended with an exception: ") + e.what());
     } catch (...) {
-      std::fprintf(stderr, "muxio: task ended with an unknown exception\n");
+      log_message(LogLevel::error, "task ended with an unknown exception");
     }
   }
   // Dropping `keep` may destroy the frame; we run inside its final suspend, which allows that.

@@ -1,9 +1,7 @@
 #include "muxio/file_ops.hpp"
 
-#include <liburing.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 
 #include "muxio/result.hpp"
@@ -12,6 +10,7 @@ namespace muxio {
 
 bool FileOp::start(TaskContext* ctx, std::coroutine_handle<> h) {
   ctx_ = ctx;
+  ctx_->loop->assert_in_loop_thread("a file operation");
   if ((error_ = ctx_->stop_reason())) return false;
   proactor_ = ctx_->loop->selector().backend().proactor();
   if (proactor_ == nullptr) {
@@ -45,18 +44,10 @@ void FileOp::perform_now() {
   }
 }
 
-void FileOp::prepare(void* sqe) {
-  auto* s = static_cast<io_uring_sqe*>(sqe);
-  // An offset of -1 means "at the file position, and advance it" (Linux 5.6,
-  // IORING_FEAT_RW_CUR_POS); O_APPEND files append either way.
-  auto off = static_cast<std::uint64_t>(offset_);
-  // The ring's length is 32 bits; read(2) and write(2) move at most this much per call anyway.
-  auto len = static_cast<unsigned>(std::min<std::size_t>(buf_.size(), 0x7ffff000));
-  if (kind_ == Kind::read) {
-    io_uring_prep_read(s, fd_, buf_.data(), len, off);
-  } else {
-    io_uring_prep_write(s, fd_, buf_.data(), len, off);
-  }
+// Offset -1: at the file position, advancing it.
+CompletionRequest FileOp::request() {
+  if (kind_ == Kind::read) return CompletionRequest::read(fd_, buf_, offset_);
+  return CompletionRequest::write(fd_, buf_, offset_);
 }
 
 void FileOp::on_completion(int result) {

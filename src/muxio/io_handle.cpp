@@ -30,6 +30,7 @@ void close_descriptor(Proactor* proactor, int fd) {
 }
 
 std::error_code IoHandle::set_interest(Events events) {
+  loop_->assert_in_loop_thread("registering a descriptor");
   Selector& sel = loop_->selector();
   std::error_code ec;
   if (events == 0) {

@@ -1,7 +1,6 @@
 #include "muxio/socket_ops.hpp"
 
 #include <fcntl.h>
-#include <liburing.h>
 #include <poll.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
@@ -12,10 +11,6 @@
 
 namespace muxio {
 namespace {
-// No read, write, send or splice moves more than this per call (MAX_RW_COUNT), and the ring's
-// length fields are 32 bits: longer buffers are done in several calls.
-constexpr std::size_t kMaxPerCall = 0x7ffff000;
-
 bool would_block(int err) {
   return err == EAGAIN || err == EWOULDBLOCK;
 }
@@ -41,9 +36,8 @@ bool RecvOp::perform() {
   }
 }
 
-void RecvOp::prepare(void* sqe) {
-  io_uring_prep_recv(static_cast<io_uring_sqe*>(sqe), io_->fd(), buf_.data(),
-                     std::min(buf_.size(), kMaxPerCall), 0);
+CompletionRequest RecvOp::request() {
+  return CompletionRequest::recv(io_->fd(), buf_, 0);
 }
 
 void RecvOp::on_completion(int result) {
@@ -55,9 +49,8 @@ void RecvOp::on_completion(int result) {
   finish_completion(result >= 0);
 }
 
-void SendAllOp::prepare(void* sqe) {
-  io_uring_prep_send(static_cast<io_uring_sqe*>(sqe), io_->fd(), rest_.data(),
-                     std::min(rest_.size(), kMaxPerCall), MSG_NOSIGNAL);
+CompletionRequest SendAllOp::request() {
+  return CompletionRequest::send(io_->fd(), rest_, MSG_NOSIGNAL);
 }
 
 void SendAllOp::on_completion(int result) {
@@ -116,20 +109,14 @@ SplicePipe::SplicePipe(int socket_fd) {
     error = errno;
     return;
   }
-  read_end = fds[0];
-  write_end = fds[1];
+  read_end = UniqueFd(fds[0]);
+  write_end = UniqueFd(fds[1]);
   // A larger pipe moves more per splice; unprivileged processes get up to fs.pipe-max-size.
-  int size = ::fcntl(write_end, F_SETPIPE_SZ, 1 << 20);
-  if (size < 0) size = ::fcntl(write_end, F_GETPIPE_SZ);
+  int size = ::fcntl(write_end.get(), F_SETPIPE_SZ, 1 << 20);
+  if (size < 0) size = ::fcntl(write_end.get(), F_GETPIPE_SZ);
   capacity = size > 0 ? static_cast<std::size_t>(size) : 0;
-  socket = ::fcntl(socket_fd, F_DUPFD_CLOEXEC, 0);
-  if (socket < 0) error = errno;
-}
-
-SplicePipe::~SplicePipe() {
-  for (int fd : {read_end, write_end, socket}) {
-    if (fd >= 0) ::close(fd);
-  }
+  socket = UniqueFd(::fcntl(socket_fd, F_DUPFD_CLOEXEC, 0));
+  if (!socket) error = errno;
 }
 
 namespace {
@@ -156,23 +143,19 @@ SendfileOp::SendfileOp(IoHandle* io, std::shared_ptr<SplicePipe> pipe, int file_
   }
 }
 
-void SendfileOp::prepare(void* sqe) {
-  auto* s = static_cast<io_uring_sqe*>(sqe);
-  int sock = pipe_ != nullptr && pipe_->ok() ? pipe_->socket : io_->fd();
+CompletionRequest SendfileOp::request() {
+  int sock = pipe_ != nullptr && pipe_->ok() ? pipe_->socket.get() : io_->fd();
   switch (step_) {
     case Step::fill:
-      io_uring_prep_splice(s, file_fd_, offset_, pipe_->write_end, -1,
-                           static_cast<unsigned>(std::min({rest_, pipe_->capacity, kMaxPerCall})),
-                           0);
-      break;
+      return CompletionRequest::splice(file_fd_, offset_, pipe_->write_end.get(),
+                                       std::min(rest_, pipe_->capacity));
     case Step::drain:
-      io_uring_prep_splice(s, pipe_->read_end, -1, sock, -1, static_cast<unsigned>(in_pipe_), 0);
-      break;
+      return CompletionRequest::splice(pipe_->read_end.get(), -1, sock, in_pipe_);
     case Step::wait_writable:
     case Step::sendfile_when_writable:
-      io_uring_prep_poll_add(s, sock, POLLOUT);
       break;
   }
+  return CompletionRequest::poll(sock, POLLOUT);
 }
 
 void SendfileOp::on_completion(int result) {
@@ -207,7 +190,7 @@ void SendfileOp::next_step(int result) {
         break;
       }
       if (result == 0) {  // no progress with bytes waiting: the socket is gone
-        finish(socket_error(pipe_->socket));
+        finish(socket_error(pipe_->socket.get()));
         return;
       }
       in_pipe_ -= static_cast<std::size_t>(result);
@@ -220,7 +203,7 @@ void SendfileOp::next_step(int result) {
       break;
     case Step::wait_writable:
       if (result & (POLLERR | POLLHUP)) {
-        finish(socket_error(pipe_->socket));
+        finish(socket_error(pipe_->socket.get()));
         return;
       }
       step_ = Step::drain;
@@ -263,8 +246,8 @@ bool ConnectOp::perform() {
   return true;
 }
 
-void ConnectOp::prepare(void* sqe) {
-  io_uring_prep_connect(static_cast<io_uring_sqe*>(sqe), io_->fd(), addr_.data(), addr_.size());
+CompletionRequest ConnectOp::request() {
+  return CompletionRequest::connect(io_->fd(), addr_.data(), addr_.size());
 }
 
 void ConnectOp::on_completion(int result) {

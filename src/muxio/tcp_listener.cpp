@@ -1,7 +1,6 @@
 #include "muxio/tcp_listener.hpp"
 
 #include <fcntl.h>
-#include <liburing.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -11,8 +10,8 @@
 namespace muxio {
 namespace {
 
-int open_spare() {
-  return ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+UniqueFd open_spare() {
+  return UniqueFd(::open("/dev/null", O_RDONLY | O_CLOEXEC));
 }
 
 std::error_code set_flag(int fd, int level, int name, bool on) {
@@ -62,19 +61,18 @@ Result<TcpListener> TcpListener::adopt(EventLoop& loop, int fd) {
 }
 
 std::error_code TcpListener::check_port_free(const SocketAddress& addr, ListenOptions options) {
-  int fd = ::socket(addr.family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return errno_code(errno);
+  UniqueFd fd(::socket(addr.family(), SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) return errno_code(errno);
   // SO_REUSEADDR like the listeners: connections in TIME_WAIT from an earlier run do not count.
-  std::error_code ec = set_flag(fd, SOL_SOCKET, SO_REUSEADDR, true);
-  if (!ec && addr.is_v6()) ec = set_flag(fd, IPPROTO_IPV6, IPV6_V6ONLY, options.v6_only);
-  if (!ec && ::bind(fd, addr.data(), addr.size()) < 0) ec = errno_code(errno);
-  ::close(fd);
+  std::error_code ec = set_flag(fd.get(), SOL_SOCKET, SO_REUSEADDR, true);
+  if (!ec && addr.is_v6()) ec = set_flag(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, options.v6_only);
+  if (!ec && ::bind(fd.get(), addr.data(), addr.size()) < 0) ec = errno_code(errno);
   return ec;
 }
 
 TcpListener::TcpListener(TcpListener&& o) noexcept
     : fd_(std::exchange(o.fd_, -1)),
-      spare_fd_(std::exchange(o.spare_fd_, -1)),
+      spare_fd_(std::move(o.spare_fd_)),
       shed_(o.shed_),
       io_(std::move(o.io_)) {}
 
@@ -82,7 +80,7 @@ TcpListener& TcpListener::operator=(TcpListener&& o) noexcept {
   if (this != &o) {
     close();
     fd_ = std::exchange(o.fd_, -1);
-    spare_fd_ = std::exchange(o.spare_fd_, -1);
+    spare_fd_ = std::move(o.spare_fd_);
     shed_ = o.shed_;
     io_ = std::move(o.io_);
   }
@@ -97,14 +95,15 @@ void TcpListener::close() {
   Proactor* proactor = io_ != nullptr ? io_->proactor() : nullptr;
   io_.reset();
   if (fd_ >= 0) close_descriptor(proactor, std::exchange(fd_, -1));
-  if (spare_fd_ >= 0) ::close(std::exchange(spare_fd_, -1));
+  spare_fd_.reset();
 }
 
 TcpListener::Shed TcpListener::shed_one() {
-  if (spare_fd_ < 0) spare_fd_ = open_spare();  // descriptors may have been freed since
-  if (spare_fd_ < 0) return Shed::no_spare;
-  ::close(std::exchange(spare_fd_, -1));
+  if (!spare_fd_) spare_fd_ = open_spare();  // descriptors may have been freed since
+  if (!spare_fd_) return Shed::no_spare;
+  spare_fd_.reset();
   int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+  // Closed before the spare is reopened: until then it holds the only free descriptor.
   if (c >= 0) {
     ::close(c);
     ++shed_;
@@ -156,11 +155,10 @@ bool AcceptOp::perform() {
   }
 }
 
-void AcceptOp::prepare(void* sqe) {
-  peer_len_ = sizeof peer_storage_;
-  io_uring_prep_accept(static_cast<io_uring_sqe*>(sqe), io_->fd(),
-                       reinterpret_cast<sockaddr*>(&peer_storage_), &peer_len_,
-                       SOCK_NONBLOCK | SOCK_CLOEXEC);
+CompletionRequest AcceptOp::request() {
+  peer_len_ = sizeof peer_storage_;  // in: the room; a resubmission starts with all of it again
+  return CompletionRequest::accept(io_->fd(), reinterpret_cast<sockaddr*>(&peer_storage_),
+                                   &peer_len_, SOCK_NONBLOCK | SOCK_CLOEXEC);
 }
 
 void AcceptOp::on_completion(int result) {

@@ -1,21 +1,19 @@
 #include "muxio/time.hpp"
 
-#include <liburing.h>
-
 #include <cerrno>
 
 namespace muxio {
 
 bool SleepAwaiter::start(TaskContext* ctx, std::coroutine_handle<> h) {
   ctx_ = ctx;
+  ctx_->loop->assert_in_loop_thread("sleep_for");
   if ((result_ = ctx_->stop_reason())) return false;
   waiting_ = h;
   ctx_->pending = this;
   Proactor* proactor = ctx_->loop->selector().backend().proactor();
   if (proactor != nullptr && delay_ > Duration::zero()) {
     auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(delay_).count();
-    ring_time_[0] = ns / 1'000'000'000;
-    ring_time_[1] = ns % 1'000'000'000;
+    ring_time_ = KernelDuration{ns / 1'000'000'000, ns % 1'000'000'000};
     proactor_ = proactor;
     proactor_->submit(this);
     return true;
@@ -25,10 +23,8 @@ bool SleepAwaiter::start(TaskContext* ctx, std::coroutine_handle<> h) {
   return true;
 }
 
-void SleepAwaiter::prepare(void* sqe) {
-  static_assert(sizeof ring_time_ == sizeof(__kernel_timespec));
-  io_uring_prep_timeout(static_cast<io_uring_sqe*>(sqe),
-                        reinterpret_cast<__kernel_timespec*>(ring_time_), 0, 0);
+CompletionRequest SleepAwaiter::request() {
+  return CompletionRequest::timeout(&ring_time_);
 }
 
 // -ETIME: the time passed, the normal end of a sleep. Anything else ends it early: a cancel

@@ -12,6 +12,7 @@ Timer::~Timer() {
 }
 
 void Timer::arm_at(TimePoint deadline) {
+  loop_.assert_in_loop_thread("Timer::arm_at");
   cancel();
   loop_.timers().push(this, deadline);
 }
@@ -23,7 +24,9 @@ void Timer::arm_after(Duration delay) {
 }
 
 void Timer::cancel() {
-  if (armed()) loop_.timers().remove(this);
+  if (!armed()) return;
+  loop_.assert_in_loop_thread("Timer::cancel");
+  loop_.timers().remove(this);
 }
 
 bool TimerQueue::earlier(const Timer* a, const Timer* b) {

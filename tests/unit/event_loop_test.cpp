@@ -148,6 +148,82 @@ TEST(EventLoop, ManyOffloadsInParallelKeepTheLoopResponsive) {
   EXPECT_GT(ticks, 5) << "the loop kept running timers while workers blocked";
 }
 
+Task<void> do_nothing() {
+  co_return;
+}
+
+Task<void> throw_runtime_error() {
+  throw std::runtime_error("boom");
+  co_return;
+}
+
+TEST(EventLoop, AnExceptionNobodyCanObserveGoesToTheLogHook) {
+  std::vector<std::string> logged;
+  set_log_hook([&](LogLevel level, std::string_view message) {
+    if (level == LogLevel::error) logged.emplace_back(message);
+  });
+  {
+    EventLoop loop;
+    loop.spawn(throw_runtime_error());  // the handle is dropped at once: nobody can join it
+    for (int i = 0; i < 10 && loop.task_count() > 0; ++i)
+      loop.run_once(0ms);
+  }
+  set_log_hook({});
+  ASSERT_EQ(logged.size(), 1u);
+  EXPECT_EQ(logged[0], "task ended with an exception: boom");
+}
+
+// The loop belongs to the thread that last ran it; the loop-thread-only calls made from any other
+// thread abort (in builds with the check: no NDEBUG, or MUXIO_CHECK_THREADS).
+TEST(EventLoopDeathTest, LoopThreadOnlyCallsFromAnotherThreadAbort) {
+  if (!LoopThread::kChecked) GTEST_SKIP() << "built with NDEBUG and without MUXIO_CHECK_THREADS";
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  auto run_elsewhere = [](EventLoop& loop) {
+    std::thread runner([&] { loop.run_once(0ms); });
+    runner.join();
+  };
+  EXPECT_DEATH(
+      {
+        EventLoop loop;
+        run_elsewhere(loop);
+        loop.call_soon([] {});
+      },
+      "EventLoop::call_soon called from another thread");
+  EXPECT_DEATH(
+      {
+        EventLoop loop;
+        Timer timer(loop);
+        run_elsewhere(loop);
+        timer.arm_after(1s);
+      },
+      "Timer::arm_at called from another thread");
+  EXPECT_DEATH(
+      {
+        EventLoop loop;
+        run_elsewhere(loop);
+        loop.spawn(do_nothing());
+      },
+      "EventLoop::spawn called from another thread");
+}
+
+TEST(EventLoop, ALoopBuiltOnOneThreadRunsOnAnotherAndIsDestroyedOnTheFirst) {
+  EventLoop loop;
+  int ran = 0;
+  Timer timer(loop, [&] { ++ran; });
+  timer.arm_after(0ms);
+  std::thread runner([&] {
+    for (int i = 0; i < 100 && ran == 0; ++i)
+      loop.run_once(10ms);
+  });
+  runner.join();
+  EXPECT_EQ(ran, 1);
+  // After the runner joined, this thread may take the loop back by running it.
+  loop.run_once(0ms);
+  loop.call_soon([&] { ++ran; });
+  loop.run_once(0ms);
+  EXPECT_EQ(ran, 2);
+}
+
 class CountingWatcher final : public IoWatcher {
  public:
   void on_events(Events e) override {

@@ -11,6 +11,7 @@
 #include <array>
 #include <cerrno>
 
+#include "muxio/unique_fd.hpp"
 #include "selectors/backends.hpp"
 #include "selectors/timeout.hpp"
 
@@ -20,7 +21,6 @@ namespace {
 class EpollBackend final : public SelectorBackend {
  public:
   EpollBackend(int epfd, bool edge) : epfd_(epfd), edge_(edge) {}
-  ~EpollBackend() override { ::close(epfd_); }
 
   std::string_view name() const override { return edge_ ? "epoll-et" : "epoll"; }
   bool edge_triggered() const override { return edge_; }
@@ -31,13 +31,13 @@ class EpollBackend final : public SelectorBackend {
     ev.data.fd = fd;
     ev.events = to_epoll(new_events);
     int op = old_events == 0 ? EPOLL_CTL_ADD : new_events == 0 ? EPOLL_CTL_DEL : EPOLL_CTL_MOD;
-    if (::epoll_ctl(epfd_, op, fd, &ev) < 0) return errno_code(errno);
+    if (::epoll_ctl(epfd_.get(), op, fd, &ev) < 0) return errno_code(errno);
     return {};
   }
 
   std::error_code poll(std::chrono::nanoseconds timeout, std::vector<FdEvent>& out) override {
-    int n =
-        ::epoll_wait(epfd_, events_.data(), static_cast<int>(events_.size()), timeout_ms(timeout));
+    int n = ::epoll_wait(epfd_.get(), events_.data(), static_cast<int>(events_.size()),
+                         timeout_ms(timeout));
     if (n < 0) return errno_code(errno);  // EINTR included: the Selector retries
     for (int i = 0; i < n; ++i)
       out.push_back(FdEvent{events_[i].data.fd, from_epoll(events_[i])});
@@ -64,7 +64,7 @@ class EpollBackend final : public SelectorBackend {
     return e;
   }
 
-  int epfd_;
+  UniqueFd epfd_;
   bool edge_;
   std::array<epoll_event, 1024> events_{};
 };

@@ -22,9 +22,11 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
-#include <cstdio>
+#include <string>
 
+#include "muxio/log.hpp"
 #include "selectors/backends.hpp"
+#include "selectors/uring_request.hpp"
 
 namespace muxio {
 namespace {
@@ -90,7 +92,7 @@ class UringBackend final : public SelectorBackend, public Proactor {
       op->on_completion(-EBUSY);
       return;
     }
-    op->prepare(sqe);
+    prepare_submission(sqe, op->request());
     io_uring_sqe_set_data64(sqe, op_tag(op));
     ++ops_in_flight_;
   }
@@ -270,8 +272,8 @@ class UringBackend final : public SelectorBackend, public Proactor {
       io_uring_cq_advance(&ring_, seen);
     }
     if (ops_in_flight_ > 0) {
-      std::fprintf(stderr, "muxio: %zu io_uring operation(s) still in the kernel at teardown\n",
-                   ops_in_flight_);
+      log_message(LogLevel::warning, std::to_string(ops_in_flight_) +
+                                         " io_uring operation(s) still in the kernel at teardown");
     }
   }
 

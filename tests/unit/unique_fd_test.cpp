@@ -9,10 +9,10 @@
 
 #include <cstddef>
 
-#include "ftpd/unique_fd.hpp"
+#include "muxio/unique_fd.hpp"
 #include "test_support.hpp"
 
-namespace muxio::ftpd {
+namespace muxio {
 namespace {
 
 // From here on, close(2) in this process fails with `err` without closing anything.
@@ -58,4 +58,4 @@ TEST(UniqueFdTest, CloseSucceedsAndFreesTheDescriptor) {
 }
 
 }  // namespace
-}  // namespace muxio::ftpd
+}  // namespace muxio

@@ -9,7 +9,7 @@
 
 #include "muxio/result.hpp"
 
-namespace muxio::ftpd {
+namespace muxio {
 
 class UniqueFd {
  public:
@@ -45,4 +45,4 @@ class UniqueFd {
   int fd_ = -1;
 };
 
-}  // namespace muxio::ftpd
+}  // namespace muxio
