@@ -101,8 +101,9 @@ Transfer& Session::new_transfer(std::string what) {
   if ((limits.user_download != 0 || limits.user_upload != 0) && !user_rates_) {
     user_rates_ = server_.bandwidth.for_user(user_name_, limits);
   }
-  TransferSetup setup{loop_, server_,    *settings_, vfs_,    *this,
-                      id_,   peer_.ip(), user_name_, binary_, user_rates_, bandwidth_limits_};
+  TransferSetup setup{loop_,   server_,     *settings_,       vfs_,
+                      *this,   id_,         peer_.ip(),       user_name_,
+                      binary_, user_rates_, bandwidth_limits_};
   // The last transfer is done (dispatch waits for it before any command that starts one).
   transfer_ = std::make_unique<Transfer>(std::move(setup), std::move(what));
   return *transfer_;
