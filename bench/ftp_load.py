@@ -341,15 +341,6 @@ def error_summary(sessions):
     return "; ".join(f"{n}x {e}" for e, n in sorted(counts.items(), key=lambda kv: -kv[1])[:3])
 
 
-def percentile(values, p):
-    """Nearest-rank percentile."""
-    if not values:
-        return None
-    v = sorted(values)
-    k = max(0, min(len(v) - 1, -(-len(v) * p // 100) - 1))
-    return v[int(k)]
-
-
 def login_steps(args):
     return [(None, "2"), (f"USER {args.user}", "3"), (f"PASS {args.password}", "2")]
 
