@@ -99,6 +99,23 @@ unsigned AccessGuard::record_login_failure(const std::string& ip) {
   return failures;
 }
 
+void AccessGuard::ban(const std::string& ip, Duration duration) {
+  TimePoint now = now_();
+  std::lock_guard lock(mutex_);
+  auto it = failures_.find(ip);
+  if (it == failures_.end()) {
+    if (failures_.size() >= limits_.max_tracked_addresses) {
+      drop_stale_failures(now);
+      if (failures_.size() >= limits_.max_tracked_addresses) return;
+    }
+    it = failures_.emplace(ip, FailureRecord{}).first;
+  }
+  FailureRecord& r = it->second;
+  r.last_failure = now;
+  r.failures = 0;
+  r.banned_until = std::max(r.banned_until, now + duration);
+}
+
 bool AccessGuard::is_banned(const std::string& ip) {
   TimePoint now = now_();
   std::lock_guard lock(mutex_);
