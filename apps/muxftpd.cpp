@@ -70,8 +70,9 @@ bool join_cluster(ServerContext& ctx) {
   auto conninfo = postgres_conninfo_of_spec(cfg.user_store);
   if (!conninfo) return true;
   if (cfg.node_name.empty()) {
-    ctx.log->warn("PostgreSQL user store without node_name: session limits, bans and quotas "
-                  "are this node's own; name each node to share them across a cluster");
+    ctx.log->warn(
+        "PostgreSQL user store without node_name: session limits, bans and quotas "
+        "are this node's own; name each node to share them across a cluster");
     return true;
   }
   ClusterClient::Options options;
@@ -79,12 +80,11 @@ bool join_cluster(ServerContext& ctx) {
   options.node = cfg.node_name;
   options.timeout = cfg.user_store_timeout;
   auto log = ctx.log;
-  auto cluster = std::make_shared<ClusterClient>(options,
-                                                 [log](const std::string& m) { log->warn(m); });
+  auto cluster =
+      std::make_shared<ClusterClient>(options, [log](const std::string& m) { log->warn(m); });
   std::string error;
   if (cluster->join(&error)) {
-    std::cerr << "muxftpd: joining the cluster as node " << cfg.node_name << ": " << error
-              << "\n";
+    std::cerr << "muxftpd: joining the cluster as node " << cfg.node_name << ": " << error << "\n";
     return false;
   }
   ctx.log->info("node {} of a cluster: session limits, bans and quotas shared in PostgreSQL",

@@ -120,15 +120,13 @@ Task<Result<ClusterLedger::Claim>> ClusterClient::claim_session(std::uint64_t se
                                                                 std::string user,
                                                                 std::uint64_t limit) {
   co_return co_await call<Result<ClusterLedger::Claim>>(
-      "session claim", [&](ClusterLedger& l, std::string* e) {
-        return l.claim_session(session, user, limit, e);
-      });
+      "session claim",
+      [&](ClusterLedger& l, std::string* e) { return l.claim_session(session, user, limit, e); });
 }
 
 void ClusterClient::release_session(std::uint64_t session) {
-  post("session release", [session](ClusterLedger& l, std::string* e) {
-    return l.release_session(session, e);
-  });
+  post("session release",
+       [session](ClusterLedger& l, std::string* e) { return l.release_session(session, e); });
 }
 
 Task<Result<ClusterLedger::Failures>> ClusterClient::record_failure(std::string address,
@@ -158,11 +156,9 @@ Task<std::error_code> ClusterClient::quota_measured(std::string user, std::uint6
       });
 }
 
-Task<Result<ClusterLedger::Grant>> ClusterClient::quota_grant(
-    ClusterLedger::GrantRequest request) {
+Task<Result<ClusterLedger::Grant>> ClusterClient::quota_grant(ClusterLedger::GrantRequest request) {
   co_return co_await call<Result<ClusterLedger::Grant>>(
-      "quota grant",
-      [&](ClusterLedger& l, std::string* e) { return l.quota_grant(request, e); });
+      "quota grant", [&](ClusterLedger& l, std::string* e) { return l.quota_grant(request, e); });
 }
 
 void ClusterClient::quota_commit(std::uint64_t upload, std::string user, std::uint64_t written,

@@ -60,8 +60,8 @@ class ClusterClient {
   Task<Result<std::int64_t>> ban_seconds(std::string address);
 
   Task<Result<ClusterLedger::QuotaState>> quota_state(std::string user);
-  Task<std::error_code> quota_measured(std::string user, std::uint64_t changes,
-                                       std::uint64_t bytes, std::uint64_t files);
+  Task<std::error_code> quota_measured(std::string user, std::uint64_t changes, std::uint64_t bytes,
+                                       std::uint64_t files);
   Task<Result<ClusterLedger::Grant>> quota_grant(ClusterLedger::GrantRequest request);
   void quota_commit(std::uint64_t upload, std::string user, std::uint64_t written,
                     std::uint64_t replaced, bool new_file, bool measure_again);

@@ -58,17 +58,16 @@ std::error_code ClusterLedger::join(std::string* error) {
 }
 
 std::error_code ClusterLedger::heartbeat(std::string* error) {
-  const char* beat =
-      "INSERT INTO cluster_nodes (name, seen_at) VALUES ($1, " NOW_S
-      ") ON CONFLICT (name) DO UPDATE SET seen_at = excluded.seen_at";
+  const char* beat = "INSERT INTO cluster_nodes (name, seen_at) VALUES ($1, " NOW_S
+                     ") ON CONFLICT (name) DO UPDATE SET seen_at = excluded.seen_at";
   if (auto done = db_.query(beat, {node_}, nullptr, error); !done) return done.error();
   // Housekeeping, cheap on small tables: what dead nodes left, and failures long forgotten.
   const std::string forget = text(kForgetNode.count());
   const char* sweeps[] = {
-      "DELETE FROM cluster_sessions WHERE node IN (SELECT name FROM cluster_nodes WHERE seen_at < " NOW_S
-      " - $1)",
-      "DELETE FROM quota_reservations WHERE node IN (SELECT name FROM cluster_nodes WHERE seen_at < " NOW_S
-      " - $1)",
+      "DELETE FROM cluster_sessions WHERE node IN (SELECT name FROM cluster_nodes WHERE seen_at "
+      "< " NOW_S " - $1)",
+      "DELETE FROM quota_reservations WHERE node IN (SELECT name FROM cluster_nodes WHERE seen_at "
+      "< " NOW_S " - $1)",
       "DELETE FROM cluster_nodes WHERE seen_at < " NOW_S " - $1",
       "DELETE FROM login_failures WHERE last_failure < " NOW_S " - $1 AND banned_until < " NOW_S,
   };
@@ -90,9 +89,8 @@ std::error_code ClusterLedger::leave(std::string* error) {
 }
 
 Result<ClusterLedger::Claim> ClusterLedger::claim_session(std::uint64_t session,
-                                                           const std::string& user,
-                                                           std::uint64_t limit,
-                                                           std::string* error) {
+                                                          const std::string& user,
+                                                          std::uint64_t limit, std::string* error) {
   int inserted = 0;
   auto ec = transaction(error, [&]() -> std::error_code {
     // Claims for one user take turns across the cluster; other users' do not wait.
@@ -121,26 +119,28 @@ std::error_code ClusterLedger::release_session(std::uint64_t session, std::strin
 }
 
 Result<ClusterLedger::Failures> ClusterLedger::record_failure(const std::string& address,
-                                                               unsigned max_failures,
-                                                               std::chrono::seconds ban,
-                                                               std::string* error) {
+                                                              unsigned max_failures,
+                                                              std::chrono::seconds ban,
+                                                              std::string* error) {
   Failures out;
   auto ec = transaction(error, [&]() -> std::error_code {
     std::vector<SqlRow> rows;
     // One statement: two nodes counting the same address at once both count.
     auto done = db_.query(
         "INSERT INTO login_failures AS f (address, failures, last_failure, banned_until) "
-        "VALUES ($1, 1, " NOW_S ", 0) ON CONFLICT (address) DO UPDATE SET "
-        "failures = CASE WHEN f.last_failure < " NOW_S " - $2 THEN 1 ELSE f.failures + 1 END, "
+        "VALUES ($1, 1, " NOW_S
+        ", 0) ON CONFLICT (address) DO UPDATE SET "
+        "failures = CASE WHEN f.last_failure < " NOW_S
+        " - $2 THEN 1 ELSE f.failures + 1 END, "
         "last_failure = " NOW_S " RETURNING failures",
         {address, text(ban.count())}, &rows, error);
     if (!done) return done.error();
     out.count = rows.empty() ? 0 : static_cast<unsigned>(number(rows[0], 0));
     if (max_failures == 0 || out.count < max_failures) return {};
     // The failure that reaches the limit starts the ban, and the count starts again.
-    done = db_.query(
-        "UPDATE login_failures SET failures = 0, banned_until = " NOW_S " + $2 WHERE address = $1",
-        {address, text(ban.count())}, nullptr, error);
+    done = db_.query("UPDATE login_failures SET failures = 0, banned_until = " NOW_S
+                     " + $2 WHERE address = $1",
+                     {address, text(ban.count())}, nullptr, error);
     if (!done) return done.error();
     out.ban_seconds = ban.count();
     return {};
@@ -159,14 +159,16 @@ Result<std::int64_t> ClusterLedger::ban_seconds(const std::string& address, std:
 }
 
 Result<ClusterLedger::QuotaState> ClusterLedger::quota_state(const std::string& user,
-                                                              std::string* error) {
+                                                             std::string* error) {
   std::vector<SqlRow> rows;
   auto done = db_.query(
       "SELECT u.bytes + coalesce(r.bytes, 0), u.files + coalesce(r.files, 0), u.changes, "
-      "u.stale <> 0 OR u.measured_at < " NOW_S " - $3 "
+      "u.stale <> 0 OR u.measured_at < " NOW_S
+      " - $3 "
       "FROM quota_usage u LEFT JOIN (SELECT sum(q.bytes) AS bytes, sum(q.files) AS files "
       "  FROM quota_reservations q JOIN cluster_nodes n ON n.name = q.node "
-      "  WHERE q.user_name = $1 AND n.seen_at >= " NOW_S " - $2) r ON true "
+      "  WHERE q.user_name = $1 AND n.seen_at >= " NOW_S
+      " - $2) r ON true "
       "WHERE u.user_name = $1",
       {user, kLiveSeconds, text(kMaxQuotaAge.count())}, &rows, error);
   if (!done) return done.error();
@@ -184,7 +186,8 @@ std::error_code ClusterLedger::quota_measured(const std::string& user, std::uint
                                               std::string* error) {
   auto done = db_.query(
       "INSERT INTO quota_usage AS u (user_name, bytes, files, changes, stale, measured_at) "
-      "VALUES ($1, $2, $3, 0, 0, " NOW_S ") ON CONFLICT (user_name) DO UPDATE SET "
+      "VALUES ($1, $2, $3, 0, 0, " NOW_S
+      ") ON CONFLICT (user_name) DO UPDATE SET "
       "bytes = excluded.bytes, files = excluded.files, stale = 0, measured_at = " NOW_S
       " WHERE u.changes = $4",
       {user, text(static_cast<std::int64_t>(bytes)), text(static_cast<std::int64_t>(files)),
@@ -193,8 +196,7 @@ std::error_code ClusterLedger::quota_measured(const std::string& user, std::uint
   return done ? std::error_code{} : done.error();
 }
 
-Result<ClusterLedger::Grant> ClusterLedger::quota_grant(const GrantRequest& r,
-                                                         std::string* error) {
+Result<ClusterLedger::Grant> ClusterLedger::quota_grant(const GrantRequest& r, std::string* error) {
   Grant grant;
   auto ec = transaction(error, [&]() -> std::error_code {
     // The user's usage row, locked: grants for one user take turns across the cluster.
@@ -228,8 +230,7 @@ Result<ClusterLedger::Grant> ClusterLedger::quota_grant(const GrantRequest& r,
     const std::int64_t replaced = static_cast<std::int64_t>(r.replaced);
     std::uint64_t bytes = r.want;
     if (r.limits.bytes != 0) {
-      const std::int64_t room =
-          static_cast<std::int64_t>(r.limits.bytes) - (used_bytes - replaced);
+      const std::int64_t room = static_cast<std::int64_t>(r.limits.bytes) - (used_bytes - replaced);
       if (room < static_cast<std::int64_t>(r.need)) {
         grant.refusal = QuotaReservation::Refusal::bytes;
         return {};
@@ -254,8 +255,7 @@ Result<ClusterLedger::Grant> ClusterLedger::quota_grant(const GrantRequest& r,
 
 std::error_code ClusterLedger::quota_commit(std::uint64_t upload, const std::string& user,
                                             std::uint64_t written, std::uint64_t replaced,
-                                            bool new_file, bool measure_again,
-                                            std::string* error) {
+                                            bool new_file, bool measure_again, std::string* error) {
   return transaction(error, [&]() -> std::error_code {
     auto gone = db_.query("DELETE FROM quota_reservations WHERE node = $1 AND upload_id = $2",
                           {node_, text(static_cast<std::int64_t>(upload))}, nullptr, error);
@@ -277,9 +277,9 @@ std::error_code ClusterLedger::quota_release(std::uint64_t upload, std::string* 
 }
 
 std::error_code ClusterLedger::quota_invalidate(const std::string& user, std::string* error) {
-  auto done = db_.query(
-      "UPDATE quota_usage SET stale = 1, changes = changes + 1 WHERE user_name = $1", {user},
-      nullptr, error);
+  auto done =
+      db_.query("UPDATE quota_usage SET stale = 1, changes = changes + 1 WHERE user_name = $1",
+                {user}, nullptr, error);
   return done ? std::error_code{} : done.error();
 }
 

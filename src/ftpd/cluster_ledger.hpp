@@ -50,7 +50,7 @@ class ClusterLedger {
   std::error_code release_session(std::uint64_t session, std::string* error);
 
   struct Failures {
-    unsigned count = 0;           // failures of the address so far (0 once a ban started)
+    unsigned count = 0;            // failures of the address so far (0 once a ban started)
     std::int64_t ban_seconds = 0;  // how long the address stays banned; 0: not banned
   };
   // A failed login from `address`: counted for the cluster; the failure that reaches
@@ -74,7 +74,7 @@ class ClusterLedger {
                                  std::uint64_t bytes, std::uint64_t files, std::string* error);
 
   struct GrantRequest {
-    std::uint64_t upload = 0;    // this node's id of the upload
+    std::uint64_t upload = 0;  // this node's id of the upload
     std::string user;
     QuotaLimits limits;
     bool new_file = false;       // the first grant of an upload to a new name takes a file
@@ -89,9 +89,9 @@ class ClusterLedger {
   Result<Grant> quota_grant(const GrantRequest& request, std::string* error);
   // A complete upload: its reservation becomes stored usage (`written` bytes, one more file if
   // new_file, `replaced` bytes fewer); measure_again when its old size is not known.
-  std::error_code quota_commit(std::uint64_t upload, const std::string& user,
-                               std::uint64_t written, std::uint64_t replaced, bool new_file,
-                               bool measure_again, std::string* error);
+  std::error_code quota_commit(std::uint64_t upload, const std::string& user, std::uint64_t written,
+                               std::uint64_t replaced, bool new_file, bool measure_again,
+                               std::string* error);
   // A failed upload: its reservation goes.
   std::error_code quota_release(std::uint64_t upload, std::string* error);
   // After a delete or a rename: measure again before the next upload.

@@ -122,10 +122,13 @@ std::error_code PgConnection::exec(const std::string& sql, std::string* error) {
 
 Result<std::vector<std::unique_ptr<pg_result, void (*)(pg_result*)>>> PgConnection::finish(
     std::string* error) {
+  // A second past statement_timeout: a server that is alive ends a slow statement itself, with
+  // its own clearer error; this deadline is for one that cannot.
+  const auto deadline = timeout_ + std::chrono::seconds(1);
   bool timed_out = false;
-  auto results = await_results(conn_, std::chrono::steady_clock::now() + timeout_, &timed_out);
+  auto results = await_results(conn_, std::chrono::steady_clock::now() + deadline, &timed_out);
   if (timed_out) {
-    *error = "postgresql: no answer within " + std::to_string(timeout_.count()) + " s";
+    *error = "postgresql: no answer within " + std::to_string(deadline.count()) + " s";
     disconnect();  // the statement may still run there; this connection is not used again
     return errno_code(ETIMEDOUT);
   }
@@ -175,7 +178,10 @@ Result<int> PgConnection::query(const char* sql, const SqlRow& params, std::vect
   for (int attempt = 0; attempt < 2; ++attempt) {
     if (!connect(error)) return errno_code(EIO);
     auto done = query_once(sql, params, rows, error);
-    if (done || PQstatus(conn_) == CONNECTION_OK) return done;
+    // A server that does not answer is not asked twice: the caller's time is spent.
+    if (done || done.error() == std::errc::timed_out || PQstatus(conn_) == CONNECTION_OK) {
+      return done;
+    }
     disconnect();  // the server went away (a restart, a failover): once more, newly connected
   }
   return errno_code(EIO);
@@ -203,7 +209,8 @@ std::error_code PgConnection::commit(std::string* error) {
   auto results = finish(error);
   if (!results) return results.error();
   const PGresult* r = results->front().get();
-  const bool committed = succeeded(r) && std::string_view(PQcmdStatus(const_cast<PGresult*>(r))) == "COMMIT";
+  const bool committed =
+      succeeded(r) && std::string_view(PQcmdStatus(const_cast<PGresult*>(r))) == "COMMIT";
   if (!committed) *error = succeeded(r) ? "postgresql: transaction rolled back" : pg_error(conn_);
   return committed ? std::error_code{} : errno_code(EIO);
 }

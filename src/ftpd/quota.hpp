@@ -130,7 +130,7 @@ class QuotaReservation {
   void commit(bool measure_again);
 
  private:
-  std::shared_ptr<QuotaUsage> usage_;   // null: nothing held here
+  std::shared_ptr<QuotaUsage> usage_;    // null: nothing held here
   std::unique_ptr<SharedQuota> shared_;  // or held there
   std::uint64_t granted_ = 0;            // by shared_: reserved_ may grow up to it
   std::uint64_t byte_limit_ = 0;

@@ -181,8 +181,8 @@ Task<unsigned> Session::record_failure_in_cluster(unsigned failures) {
 // login (421, as when the user store does not answer): a limit that cannot be checked is not
 // waived.
 Task<Refusal> Session::claim_place_in_cluster(const User& user) {
-  const std::uint64_t limit =
-      user.limits.max_sessions ? *user.limits.max_sessions : settings_->limits.max_sessions_per_user;
+  const std::uint64_t limit = user.limits.max_sessions ? *user.limits.max_sessions
+                                                       : settings_->limits.max_sessions_per_user;
   if (limit == 0) co_return Refusal::none;
   auto claim = co_await server_.cluster->claim_session(id_, user.name, limit);
   if (!claim) co_return Refusal::user_store_unavailable;

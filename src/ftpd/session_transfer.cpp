@@ -286,8 +286,8 @@ Task<std::optional<QuotaReservation>> Session::reserve_cluster_quota(const std::
   auto st = co_await offload([&] { return vfs_.stat(path); });
   const bool exists = st && S_ISREG(st->st_mode);
   const std::uint64_t replaced = exists && replaces ? static_cast<std::uint64_t>(st->st_size) : 0;
-  auto quota = std::make_unique<ClusterQuota>(server_.cluster, user_name_, quota_limits_, !exists,
-                                              replaced);
+  auto quota =
+      std::make_unique<ClusterQuota>(server_.cluster, user_name_, quota_limits_, !exists, replaced);
   auto granted = co_await quota->first_grant();
   if (!granted) {
     co_await reply(451, "Quota cannot be checked now; try again later.");

@@ -89,8 +89,10 @@ def login(srv, user: str, password: str = PASSWORD, source: str | None = None) -
 
 
 def login_reply(srv, user: str, password: str = PASSWORD, source: str | None = None) -> str:
-    f = connect(srv, source)
+    """The reply that ends a login: 230, or the refusal (at connect, for a known ban)."""
+    f = ftplib.FTP()
     try:
+        f.connect(HOST, srv.port, timeout=20, source_address=(source, 0) if source else None)
         return f.login(user, password)
     except ftplib.all_errors as e:
         return str(e)
@@ -182,7 +184,8 @@ def test_failures_on_one_node_ban_the_address_on_the_other(cluster):
         assert login_reply(srv, user, "wrong", source=attacker).startswith("530")
     reply = login_reply(n2, user, "wrong", source=attacker)
     assert reply.startswith("421"), reply  # the third failure of the cluster bans
-    # Banned on both nodes, even with the right password.
+    # Banned on both nodes, even with the right password: node2 refuses the connection (it
+    # banned the address itself), node1 the login (it learns of the ban from the ledger).
     for srv in (n1, n2):
         reply = login_reply(srv, user, source=attacker)
         assert reply.startswith("421") and "failed logins" in reply, reply
