@@ -1,0 +1,281 @@
+"""The muxftpd cluster (issue #13) on the test bed of cluster_support.py: two nodes sharing one
+root and one PostgreSQL user store, behind a real HAProxy sending PROXY v2.
+
+Proved here, with real clients (ftplib, curl): 50 clients through the balancer land on both
+nodes, and each node saw the client's own address; a file uploaded through one node downloads
+from the other with the same sha256; a user added to the database while the nodes run logs in on
+both at once; after kill -9 of a node, every upload it acknowledged with 226 is intact, its
+unfinished upload is neither visible to the other node's listings nor present under its final
+name, and HAProxy's health check sends every new client to the survivor; restarted, the killed
+node removes only its own stale temporaries, never the upload the other node is writing.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import shutil
+import subprocess
+import threading
+from pathlib import Path
+
+import pytest
+
+from cluster_support import CLIENT_HOSTS, ClusterBed, unavailable
+from ftpd_support import TEMP_PREFIX, pseudo_random_bytes, wait_until
+from postgres_support import PostgresCluster
+
+CURL = shutil.which("curl")
+KIB = 1024
+
+_why = unavailable()
+pytestmark = [pytest.mark.skipif(_why is not None, reason=f"cluster bed: {_why}")]
+
+
+@pytest.fixture(scope="module")
+def postgres():
+    """One throwaway PostgreSQL for the module; each bed makes its own database in it."""
+    cluster = PostgresCluster()
+    try:
+        cluster.init()
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.destroy()
+
+
+@pytest.fixture
+def bed(postgres, tmp_path):
+    b = ClusterBed(tmp_path / "cluster", postgres=postgres).start()
+    yield b
+    problems = b.stop()
+    if problems:
+        pytest.fail("\n".join(problems), pytrace=False)
+
+
+def digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def retr(f, name: str) -> bytes:
+    chunks: list[bytes] = []
+    f.retrbinary(f"RETR {name}", chunks.append)
+    return b"".join(chunks)
+
+
+def curl(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([CURL, "-sS", "--max-time", "30", *args], capture_output=True,
+                          timeout=60)
+
+
+@pytest.mark.time_limit(60)
+def test_fifty_clients_through_the_balancer_land_on_both_nodes(bed):
+    clients = 50
+    sessions: list = [None] * clients
+    errors: list[str] = []
+
+    def one(k: int) -> None:
+        try:
+            f = bed.ftp(source=CLIENT_HOSTS[k % len(CLIENT_HOSTS)])
+            assert f.pwd() == "/"
+            sessions[k] = f
+        except Exception as e:  # noqa: BLE001 - collected, the test fails with it
+            errors.append(f"client {k}: {e!r}")
+
+    # Ten at a time, all 50 then held open together.
+    for start in range(0, clients, 10):
+        threads = [threading.Thread(target=one, args=(k,)) for k in range(start, start + 10)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=40)
+    assert not errors, errors[:5]
+    assert all(s is not None for s in sessions)
+    per_node = [0] * len(bed.nodes)
+    for f in sessions:
+        node = bed.node_of(f)
+        per_node[node] += 1
+        # The node that greeted the client logged the client's own address (the PROXY
+        # header's), not HAProxy's; the other node never saw it.
+        assert bed.served_by(f.sock.getsockname()[:2]) == [node]
+    for f in sessions:
+        f.quit()
+    assert sum(per_node) == clients
+    assert all(n > 0 for n in per_node), per_node
+
+
+@pytest.mark.time_limit(60)
+@pytest.mark.skipif(CURL is None, reason="curl not installed")
+def test_an_upload_on_one_node_downloads_from_the_other(bed, tmp_path):
+    # ftplib straight to node1 (PROXY v2 header by hand), then node2 serves it back.
+    data = pseudo_random_bytes(1 << 20, seed=13)
+    one = bed.node_ftp(0)
+    assert bed.node_of(one) == 0
+    assert one.storbinary("STOR from-node1.bin", io.BytesIO(data)).startswith("226")
+    two = bed.node_ftp(1)
+    assert bed.node_of(two) == 1
+    assert digest(retr(two, "from-node1.bin")) == digest(data)
+    # curl to node2 (a PROXY v1 header: --haproxy-protocol), then ftplib on node1.
+    other = pseudo_random_bytes(700 * KIB, seed=14)
+    src = tmp_path / "other.bin"
+    src.write_bytes(other)
+    p = curl("--interface", CLIENT_HOSTS[1], "--haproxy-protocol", "-T", str(src),
+             bed.node_url(1, path="from-node2.bin"))
+    assert p.returncode == 0, p.stderr
+    assert digest(retr(one, "from-node2.bin")) == digest(other)
+    one.quit()
+    two.quit()
+    # Through the balancer with curl, until each node has served a download of both files.
+    seen: set[int] = set()
+    for attempt in range(12):
+        if seen == {0, 1}:
+            break
+        p = curl("--interface", CLIENT_HOSTS[0], "-w", "%{local_port}", "-o", "/dev/null",
+                 bed.url(path="from-node1.bin"))
+        assert p.returncode == 0, p.stderr
+        served = bed.served_by((CLIENT_HOSTS[0], int(p.stdout)))
+        assert len(served) == 1, (p.stdout, served)
+        p = curl("--interface", CLIENT_HOSTS[0], bed.url(path="from-node2.bin"))
+        assert p.returncode == 0, p.stderr
+        assert digest(p.stdout) == digest(other)
+        seen.add(served[0])
+    assert seen == {0, 1}
+    assert (bed.root / "from-node1.bin").read_bytes() == data
+
+
+@pytest.mark.time_limit(60)
+def test_a_user_added_while_the_nodes_run_logs_in_on_both_at_once(bed):
+    import ftplib
+    for i in range(len(bed.nodes)):
+        with pytest.raises(ftplib.error_perm, match="^530"):
+            bed.node_ftp(i, "dora", "pw-dora")
+    bed.add_user("dora", "pw-dora", "--home", "dora", "--permissions", "all")
+    (bed.root / "dora").mkdir()
+
+    def login(i: int):
+        # The "no such user" answer is cached for cache_seconds: bounded retries.
+        last: Exception | None = None
+        for _ in range(20):
+            try:
+                return bed.node_ftp(i, "dora", "pw-dora")
+            except ftplib.error_perm as e:
+                last = e
+                threading.Event().wait(bed.cache_seconds / 2)
+        raise AssertionError(f"dora never logged in on node {i}: {last}")
+
+    sessions = [login(i) for i in range(len(bed.nodes))]
+    # Both logged in at the same time; each uploads, and each sees the other's file.
+    payloads = {}
+    for i, f in enumerate(sessions):
+        payloads[i] = pseudo_random_bytes(64 * KIB, seed=100 + i)
+        assert f.storbinary(f"STOR by-node{i + 1}.bin",
+                            io.BytesIO(payloads[i])).startswith("226")
+    for i, f in enumerate(sessions):
+        names = set(f.nlst())
+        assert {"by-node1.bin", "by-node2.bin"} <= names, names
+        j = 1 - i
+        assert digest(retr(f, f"by-node{j + 1}.bin")) == digest(payloads[j])
+    for f in sessions:
+        f.quit()
+    assert (bed.root / "dora" / "by-node2.bin").read_bytes() == payloads[1]
+
+
+def node_temporaries(root: Path, name: str) -> list[Path]:
+    return sorted(p for p in root.rglob(f"{TEMP_PREFIX}{name}.*"))
+
+
+@pytest.mark.time_limit(90)
+def test_kill_9_of_a_node_loses_no_committed_file_and_clients_move_to_the_survivor(bed):
+    # Uploads through node1 acknowledged with 226.
+    committed: dict[str, str] = {}
+    one = bed.node_ftp(0)
+    for k, size in enumerate((0, 1, 4 * KIB, 300 * KIB, 2 << 20)):
+        data = pseudo_random_bytes(size, seed=200 + k)
+        name = f"committed-{k}.bin"
+        assert one.storbinary(f"STOR {name}", io.BytesIO(data)).startswith("226")
+        committed[name] = digest(data)
+    # One more, unfinished when node1 dies: written under node1's temporary name.
+    conn = one.transfercmd("STOR unfinished.bin")
+    conn.sendall(pseudo_random_bytes(512 * KIB, seed=299))
+    assert wait_until(lambda: node_temporaries(bed.root, "node1"), timeout=10), \
+        "node1's upload temporary never appeared"
+    # A session on node1 through the balancer, too.
+    through = None
+    for _ in range(4):
+        f = bed.ftp()
+        if bed.node_of(f) == 0:
+            through = f
+            break
+        f.quit()
+    assert through is not None
+
+    bed.kill_node(0)
+    conn.close()
+    one.close()
+    through.close()
+
+    # Every acknowledged upload is whole, on disk and through node2.
+    two = bed.node_ftp(1)
+    for name, want in committed.items():
+        assert digest((bed.root / name).read_bytes()) == want, name
+        assert digest(retr(two, name)) == want, name
+    # The unfinished upload: no final name, and node2 lists nothing of it.
+    assert not (bed.root / "unfinished.bin").exists()
+    assert node_temporaries(bed.root, "node1"), "the temporary stays until node1 restarts"
+    names = set(two.nlst())
+    assert set(committed) <= names
+    assert "unfinished.bin" not in names
+    assert not [n for n in names if TEMP_PREFIX in n], names
+    lines: list[str] = []
+    two.retrlines("LIST -a", lines.append)
+    assert not [line for line in lines if TEMP_PREFIX in line or "unfinished" in line], lines
+    mlsd = [name for name, _ in two.mlsd()]
+    assert not [n for n in mlsd if TEMP_PREFIX in n or n == "unfinished.bin"], mlsd
+    two.quit()
+
+    # HAProxy's health check takes node1 out; then every new client lands on node2.
+    bed.wait_server_state(0, "DOWN", timeout=20)
+    for k in range(10):
+        f = bed.ftp(source=CLIENT_HOSTS[k % 2])
+        assert bed.node_of(f) == 1
+        assert f.size("committed-4.bin") == 2 << 20
+        f.quit()
+    with pytest.raises(OSError):
+        bed.node_ftp(0)
+
+
+@pytest.mark.time_limit(90)
+def test_a_restarted_node_removes_only_its_own_stale_temporaries(bed):
+    # node1 dies in the middle of an upload.
+    one = bed.node_ftp(0)
+    conn = one.transfercmd("STOR stale.bin")
+    conn.sendall(pseudo_random_bytes(256 * KIB, seed=300))
+    assert wait_until(lambda: node_temporaries(bed.root, "node1"), timeout=10)
+    bed.kill_node(0)
+    conn.close()
+    one.close()
+    # Meanwhile node2 is in the middle of one of its own.
+    two = bed.node_ftp(1)
+    data = pseudo_random_bytes(1 << 20, seed=301)
+    conn2 = two.transfercmd("STOR live.bin")
+    conn2.sendall(data[:300 * KIB])
+    assert wait_until(lambda: node_temporaries(bed.root, "node2"), timeout=10)
+    live_temp = node_temporaries(bed.root, "node2")
+
+    bed.restart_node(0)
+    assert node_temporaries(bed.root, "node1") == [], "node1 swept its own temporary"
+    assert node_temporaries(bed.root, "node2") == live_temp, "node2's upload left alone"
+    conn2.sendall(data[300 * KIB:])
+    conn2.close()
+    assert two.voidresp().startswith("226")
+    assert digest((bed.root / "live.bin").read_bytes()) == digest(data)
+    assert not (bed.root / "stale.bin").exists()
+    two.quit()
+    # Back in the balancer: clients land on both nodes again.
+    seen = set()
+    for k in range(8):
+        f = bed.ftp(source=CLIENT_HOSTS[k % 2])
+        seen.add(bed.node_of(f))
+        f.quit()
+        if seen == {0, 1}:
+            break
+    assert seen == {0, 1}
