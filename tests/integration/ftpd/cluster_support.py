@@ -142,11 +142,14 @@ def toml_string(s: str) -> str:
 
 class ProxiedFTP(ftplib.FTP):
     """ftplib.FTP that opens its control connection with a PROXY v2 header, as the balancer
-    would: for talking to one node directly. The header names the socket's own address as the
-    client and `dst` (the balancer's address and port) as where the client connected."""
+    would: for talking to one node directly. It connects from the balancer's side (HOST, the
+    nodes' proxy_trusted_networks), and the header names `client` with the socket's own port as
+    the client, `dst` (the balancer's address and port) as where the client connected. Data
+    connections come from HOST too (the nodes' passive_trusted_networks)."""
 
-    def __init__(self, dst: tuple[str, int], timeout: float = 20.0):
-        super().__init__(timeout=timeout)
+    def __init__(self, client: str, dst: tuple[str, int], timeout: float = 20.0):
+        super().__init__(timeout=timeout, source_address=(HOST, 0))
+        self.proxy_client = client
         self.proxy_dst = dst
 
     def connect(self, host="", port=0, timeout=-999, source_address=None):
@@ -160,12 +163,16 @@ class ProxiedFTP(ftplib.FTP):
             self.source_address = source_address
         self.sock = socket.create_connection((self.host, self.port), self.timeout,
                                              source_address=self.source_address)
-        src, sport = self.sock.getsockname()[:2]
-        self.sock.sendall(v2(src, self.proxy_dst[0], sport, self.proxy_dst[1]))
+        sport = self.sock.getsockname()[1]
+        self.sock.sendall(v2(self.proxy_client, self.proxy_dst[0], sport, self.proxy_dst[1]))
         self.af = self.sock.family
         self.file = self.sock.makefile("r", encoding=self.encoding)
         self.welcome = self.getresp()
         return self.welcome
+
+    def client_address(self) -> tuple[str, int]:
+        """The client address the node was told (for ClusterBed.served_by)."""
+        return self.proxy_client, self.sock.getsockname()[1]
 
 
 class Node:
@@ -300,7 +307,8 @@ class ClusterBed:
                                         stderr=open(self.haproxy_log, "ab"),
                                         start_new_session=True)
         # Listening, and every node seen UP by a health check.
-        if not wait_until(lambda: self._answers(BALANCER, self.ftp_port), timeout=15):
+        if not wait_until(lambda: self._answers(BALANCER, self.ftp_port)
+                          and self.stats_socket.exists(), timeout=15):
             raise RuntimeError("haproxy did not start:\n" + self.haproxy_log.read_text())
         for i in range(len(self.nodes)):
             self.wait_server_state(i, "UP", timeout=15)
@@ -435,7 +443,12 @@ class ClusterBed:
         return self.server_states().get(self.nodes[i].name, "")
 
     def wait_server_state(self, i: int, state: str, timeout: float = 15.0) -> None:
-        if not wait_until(lambda: self.server_state(i) == state, timeout=timeout, interval=0.1):
+        def reached() -> bool:
+            try:
+                return self.server_state(i) == state
+            except OSError:  # the stats socket is not there yet
+                return False
+        if not wait_until(reached, timeout=timeout, interval=0.1):
             raise AssertionError(f"{self.nodes[i].name} not {state} within {timeout} s: "
                                  f"{self.server_states()}")
 
@@ -457,9 +470,10 @@ class ClusterBed:
 
     def node_ftp(self, i: int, user: str | None = USER, password: str = PASSWORD,
                  source: str = CLIENT_HOSTS[0], timeout: float = 20.0) -> ftplib.FTP:
-        """An ftplib client straight to node i, sending the PROXY v2 header HAProxy would."""
-        f = ProxiedFTP((BALANCER, self.ftp_port), timeout=timeout)
-        f.connect(HOST, self.nodes[i].port, source_address=(source, 0))
+        """An ftplib client straight to node i, sending the PROXY v2 header HAProxy would, with
+        `source` as the client's address (see ProxiedFTP)."""
+        f = ProxiedFTP(source, (BALANCER, self.ftp_port), timeout=timeout)
+        f.connect(HOST, self.nodes[i].port)
         if user is not None:
             f.login(user, password)
         return f
@@ -470,6 +484,13 @@ class ClusterBed:
         if not m:
             raise AssertionError(f"greeting names no node: {f.getwelcome()!r}")
         return self.node_index(m.group(1))
+
+    @staticmethod
+    def client_address(f: ftplib.FTP) -> tuple[str, int]:
+        """The client address a node sees for f (through the balancer or node_ftp)."""
+        if isinstance(f, ProxiedFTP):
+            return f.client_address()
+        return f.sock.getsockname()[:2]
 
     def served_by(self, client: tuple[str, int]) -> list[int]:
         """The nodes whose logs name this client address:port (the PROXY header's source):
@@ -483,8 +504,8 @@ class ClusterBed:
 
     def node_url(self, i: int, user: str = USER, password: str = PASSWORD,
                  path: str = "") -> str:
-        """The ftp:// URL of node i itself: only for a client that sends a PROXY header
-        (curl --haproxy-protocol)."""
+        """The ftp:// URL of node i itself: only for a client that sends a PROXY header from
+        HOST (curl --interface 127.0.0.1 --haproxy-protocol)."""
         return f"ftp://{user}:{password}@{HOST}:{self.nodes[i].port}/{path.lstrip('/')}"
 
     @staticmethod

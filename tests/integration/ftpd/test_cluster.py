@@ -96,7 +96,7 @@ def test_fifty_clients_through_the_balancer_land_on_both_nodes(bed):
         per_node[node] += 1
         # The node that greeted the client logged the client's own address (the PROXY
         # header's), not HAProxy's; the other node never saw it.
-        assert bed.served_by(f.sock.getsockname()[:2]) == [node]
+        assert bed.served_by(bed.client_address(f)) == [node]
     for f in sessions:
         f.quit()
     assert sum(per_node) == clients
@@ -106,40 +106,40 @@ def test_fifty_clients_through_the_balancer_land_on_both_nodes(bed):
 @pytest.mark.time_limit(60)
 @pytest.mark.skipif(CURL is None, reason="curl not installed")
 def test_an_upload_on_one_node_downloads_from_the_other(bed, tmp_path):
-    # ftplib straight to node1 (PROXY v2 header by hand), then node2 serves it back.
-    data = pseudo_random_bytes(1 << 20, seed=13)
-    one = bed.node_ftp(0)
-    assert bed.node_of(one) == 0
-    assert one.storbinary("STOR from-node1.bin", io.BytesIO(data)).startswith("226")
-    two = bed.node_ftp(1)
-    assert bed.node_of(two) == 1
-    assert digest(retr(two, "from-node1.bin")) == digest(data)
-    # curl to node2 (a PROXY v1 header: --haproxy-protocol), then ftplib on node1.
-    other = pseudo_random_bytes(700 * KIB, seed=14)
-    src = tmp_path / "other.bin"
-    src.write_bytes(other)
-    p = curl("--interface", CLIENT_HOSTS[1], "--haproxy-protocol", "-T", str(src),
-             bed.node_url(1, path="from-node2.bin"))
-    assert p.returncode == 0, p.stderr
-    assert digest(retr(one, "from-node2.bin")) == digest(other)
-    one.quit()
-    two.quit()
-    # Through the balancer with curl, until each node has served a download of both files.
-    seen: set[int] = set()
-    for attempt in range(12):
-        if seen == {0, 1}:
+    # ftplib straight to each node (a PROXY v2 header by hand): what one stores, the other serves.
+    sessions = [bed.node_ftp(0), bed.node_ftp(1)]
+    assert [bed.node_of(f) for f in sessions] == [0, 1]
+    for i, f in enumerate(sessions):
+        data = pseudo_random_bytes((1 << 20) + i, seed=13 + i)
+        assert f.storbinary(f"STOR from-node{i + 1}.bin", io.BytesIO(data)).startswith("226")
+        assert digest(retr(sessions[1 - i], f"from-node{i + 1}.bin")) == digest(data)
+    # curl through the balancer: each upload lands on one node (its log names curl's address and
+    # port), and the other node serves it back; until each node took one.
+    uploaded_on: set[int] = set()
+    uploads: dict[str, str] = {}
+    for k in range(8):
+        if uploaded_on == {0, 1}:
             break
-        p = curl("--interface", CLIENT_HOSTS[0], "-w", "%{local_port}", "-o", "/dev/null",
-                 bed.url(path="from-node1.bin"))
+        data = pseudo_random_bytes(700 * KIB + k, seed=40 + k)
+        src = tmp_path / f"curl-{k}.bin"
+        src.write_bytes(data)
+        p = curl("--interface", CLIENT_HOSTS[k % 2], "-w", "%{local_port}", "-T", str(src),
+                 bed.url(path=f"curl-{k}.bin"))
         assert p.returncode == 0, p.stderr
-        served = bed.served_by((CLIENT_HOSTS[0], int(p.stdout)))
+        served = bed.served_by((CLIENT_HOSTS[k % 2], int(p.stdout)))
         assert len(served) == 1, (p.stdout, served)
-        p = curl("--interface", CLIENT_HOSTS[0], bed.url(path="from-node2.bin"))
+        node = served[0]
+        uploaded_on.add(node)
+        assert digest(retr(sessions[1 - node], f"curl-{k}.bin")) == digest(data)
+        uploads[f"curl-{k}.bin"] = digest(data)
+    assert uploaded_on == {0, 1}
+    # And curl downloads each through the balancer, whichever node answers.
+    for k, (name, want) in enumerate(uploads.items()):
+        p = curl("--interface", CLIENT_HOSTS[k % 2], bed.url(path=name))
         assert p.returncode == 0, p.stderr
-        assert digest(p.stdout) == digest(other)
-        seen.add(served[0])
-    assert seen == {0, 1}
-    assert (bed.root / "from-node1.bin").read_bytes() == data
+        assert digest(p.stdout) == want
+    for f in sessions:
+        f.quit()
 
 
 @pytest.mark.time_limit(60)
@@ -194,6 +194,7 @@ def test_kill_9_of_a_node_loses_no_committed_file_and_clients_move_to_the_surviv
         assert one.storbinary(f"STOR {name}", io.BytesIO(data)).startswith("226")
         committed[name] = digest(data)
     # One more, unfinished when node1 dies: written under node1's temporary name.
+    one.voidcmd("TYPE I")
     conn = one.transfercmd("STOR unfinished.bin")
     conn.sendall(pseudo_random_bytes(512 * KIB, seed=299))
     assert wait_until(lambda: node_temporaries(bed.root, "node1"), timeout=10), \
@@ -247,6 +248,7 @@ def test_kill_9_of_a_node_loses_no_committed_file_and_clients_move_to_the_surviv
 def test_a_restarted_node_removes_only_its_own_stale_temporaries(bed):
     # node1 dies in the middle of an upload.
     one = bed.node_ftp(0)
+    one.voidcmd("TYPE I")
     conn = one.transfercmd("STOR stale.bin")
     conn.sendall(pseudo_random_bytes(256 * KIB, seed=300))
     assert wait_until(lambda: node_temporaries(bed.root, "node1"), timeout=10)
@@ -256,6 +258,7 @@ def test_a_restarted_node_removes_only_its_own_stale_temporaries(bed):
     # Meanwhile node2 is in the middle of one of its own.
     two = bed.node_ftp(1)
     data = pseudo_random_bytes(1 << 20, seed=301)
+    two.voidcmd("TYPE I")
     conn2 = two.transfercmd("STOR live.bin")
     conn2.sendall(data[:300 * KIB])
     assert wait_until(lambda: node_temporaries(bed.root, "node2"), timeout=10)
