@@ -290,8 +290,9 @@ class ClusterBed:
             self._run_node(node)
 
     def _run_node(self, node: Node) -> None:
+        # Its own session, as HAProxy's: a Ctrl-C meant for `make cluster` is for the runner.
         srv = FtpServer(node.workdir, users=[], root=self.root, port=node.port,
-                        threads=self.threads,
+                        threads=self.threads, new_session=True,
                         extra=["--config", str(node.config), *self.node_args])
         node.server = srv
         node.history.append(srv)
@@ -301,7 +302,6 @@ class ClusterBed:
         if self.ftp_port == 0:
             self.ftp_port = free_port(BALANCER)
         self.haproxy_config.write_text(self.haproxy_config_text())
-        # Its own session: a Ctrl-C meant for `make cluster` is for the runner to handle.
         self.haproxy = subprocess.Popen([HAPROXY, "-f", str(self.haproxy_config), "-db"],
                                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                         stderr=open(self.haproxy_log, "ab"),
@@ -545,6 +545,8 @@ def main(argv: list[str]) -> int:
     def on_signal(signum, frame):
         stop["now"] = True
     signal.signal(signal.SIGTERM, on_signal)
+    # Ctrl-C, even when started from a script in the background (which ignores SIGINT).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         print("cluster: starting PostgreSQL, the nodes and HAProxy ...", flush=True)
         bed.start()
@@ -564,7 +566,7 @@ muxftpd cluster: {len(bed.nodes)} nodes behind HAProxy, accounts in PostgreSQL
   curl -s {url}                       # list
   curl -s -T FILE {url}               # upload
   lftp -u {args.user},{password} {BALANCER}:{bed.ftp_port}
-  MUXFTPD={MUXFTPD} ... $MUXFTPD user add NAME --store '{bed.store}'
+  {MUXFTPD} user add NAME --store '{bed.store}'
 
 The greeting names the node that answered ("220 muxftpd node1 ready"). Ctrl-C stops it all.
 """, flush=True)
@@ -581,10 +583,6 @@ The greeting names the node that answered ("220 muxftpd node1 ready"). Ctrl-C st
         pass
     finally:
         print("\ncluster: stopping ...", flush=True)
-        # Ctrl-C reached the nodes too (one process group): their exit is no surprise.
-        for n in bed.nodes:
-            for srv in n.history:
-                srv.expect_exit = True
         problems = bed.stop()
         for p in problems:
             print(f"cluster: {p}", file=sys.stderr)
