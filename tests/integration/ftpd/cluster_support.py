@@ -46,7 +46,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from ftpd_support import HOST, MUXFTPD, PASSWORD, USER, FtpServer, wait_until  # noqa: E402
+from ftpd_support import (HOST, MUXFTPD, PASSWORD, USER, FtpServer, RawControl,  # noqa: E402
+                          wait_until)
 from postgres_support import DB_USER, PostgresCluster  # noqa: E402
 from proxy_support import free_port_range, v2  # noqa: E402
 
@@ -175,6 +176,14 @@ class ProxiedFTP(ftplib.FTP):
         return self.proxy_client, self.sock.getsockname()[1]
 
 
+def _raw_control(sock: socket.socket, transcript: list[str], timeout: float) -> RawControl:
+    """A RawControl (ftpd_support) over a socket connected elsewhere than HOST."""
+    c = RawControl.__new__(RawControl)
+    sock.settimeout(timeout)
+    c.sock, c.buf, c.transcript = sock, b"", transcript
+    return c
+
+
 class Node:
     """One muxftpd of the bed. `server` is the running FtpServer (a new one after a restart)."""
 
@@ -195,13 +204,14 @@ class Node:
 
 class ClusterBed:
     """See the module's docstring. `nodes`, `node_toml` (TOML appended to every node's config),
+    `per_node_toml` (a list: TOML appended to node i's config only),
     `node_args` (extra command-line flags for every node), `passive_ports` (per node),
     `cache_seconds` (the user cache lifetime), `postgres` (a running PostgresCluster to share;
     else the bed starts and destroys its own), `ftp_port` (the balancer's; 0: a free one),
     `root` (the shared directory; default workdir/root)."""
 
     def __init__(self, workdir: Path, *, nodes: int = 2, node_toml: str = "",
-                 node_args: list[str] | None = None, passive_ports: int = 20,
+                 per_node_toml: list[str] | None = None, node_args: list[str] | None = None, passive_ports: int = 20,
                  cache_seconds: float = 1.0, postgres: PostgresCluster | None = None,
                  ftp_port: int = 0, root: Path | None = None, threads: int = 1):
         self.workdir = Path(workdir)
@@ -210,6 +220,7 @@ class ClusterBed:
         self.root.mkdir(parents=True, exist_ok=True)
         self.node_count = nodes
         self.node_toml = node_toml
+        self.per_node_toml = list(per_node_toml or [])
         self.node_args = list(node_args or [])
         self.passive_ports = passive_ports
         self.cache_seconds = cache_seconds
@@ -284,7 +295,8 @@ class ClusterBed:
             config = workdir / "muxftpd.toml"
             config.write_text(NODE_TOML.format(
                 name=name, store=toml_string(self.store), cache_seconds=self.cache_seconds,
-                host=HOST, low=low, high=high, balancer=BALANCER) + self.node_toml)
+                host=HOST, low=low, high=high, balancer=BALANCER) + self.node_toml
+                + (self.per_node_toml[i] if i < len(self.per_node_toml) else ""))
             node = Node(i, name, port, low, high, config, workdir)
             self.nodes.append(node)
             self._run_node(node)
@@ -477,6 +489,24 @@ class ClusterBed:
         if user is not None:
             f.login(user, password)
         return f
+
+    def node_raw(self, i: int, source: str = CLIENT_HOSTS[0],
+                 timeout: float = 20.0) -> RawControl:
+        """A hand-spoken control connection straight to node i, with the PROXY v2 header
+        HAProxy would send for a client at `source` (from HOST, as ProxiedFTP). The greeting
+        (or a 421) is left unread: `c.reply()`."""
+        sock = socket.create_connection((HOST, self.nodes[i].port), timeout=timeout,
+                                        source_address=(HOST, 0))
+        sport = sock.getsockname()[1]
+        sock.sendall(v2(source, BALANCER, sport, self.ftp_port))
+        return _raw_control(sock, self.nodes[i].server.transcript, timeout)
+
+    def raw(self, source: str = CLIENT_HOSTS[0], timeout: float = 20.0) -> RawControl:
+        """A hand-spoken control connection through the balancer from `source`; the greeting
+        is left unread."""
+        sock = socket.create_connection((BALANCER, self.ftp_port), timeout=timeout,
+                                        source_address=(source, 0))
+        return _raw_control(sock, [], timeout)
 
     def node_of(self, f: ftplib.FTP) -> int:
         """The index of the node that greeted this client (its banner names it)."""
