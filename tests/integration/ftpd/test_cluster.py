@@ -2,7 +2,8 @@
 root and one PostgreSQL user store, behind a real HAProxy sending PROXY v2.
 
 Proved here, with real clients (ftplib, curl): 50 clients through the balancer land on both
-nodes, and each node saw the client's own address; a file uploaded through one node downloads
+nodes, each node saw the client's own address, and each client's download went through the
+passive range of the node that answered it; a file uploaded through one node downloads
 from the other with the same sha256; a user added to the database while the nodes run logs in on
 both at once; after kill -9 of a node, every upload it acknowledged with 226 is intact, its
 unfinished upload is neither visible to the other node's listings nor present under its final
@@ -72,11 +73,15 @@ def test_fifty_clients_through_the_balancer_land_on_both_nodes(bed):
     clients = 50
     sessions: list = [None] * clients
     errors: list[str] = []
+    shared = pseudo_random_bytes(64 * KIB, seed=50)
+    (bed.root / "shared.bin").write_bytes(shared)
 
     def one(k: int) -> None:
         try:
             f = bed.ftp(source=CLIENT_HOSTS[k % len(CLIENT_HOSTS)])
             assert f.pwd() == "/"
+            # A data connection too: through the passive range of the node that answered.
+            assert digest(retr(f, "shared.bin")) == digest(shared)
             sessions[k] = f
         except Exception as e:  # noqa: BLE001 - collected, the test fails with it
             errors.append(f"client {k}: {e!r}")
