@@ -287,3 +287,24 @@ def test_a_restarted_node_removes_only_its_own_stale_temporaries(bed):
         if seen == {0, 1}:
             break
     assert seen == {0, 1}
+
+
+@pytest.mark.time_limit(60)
+@pytest.mark.xfail(strict=True, reason="server defect: a client may STOR or RNTO a name with the "
+                   "upload temporaries' prefix; the file is acknowledged (226), hidden from "
+                   "listings, and deleted by that node's start-up sweep (Vfs accepts the name)")
+def test_a_client_cannot_make_a_file_that_a_node_sweeps_away(bed):
+    f = bed.node_ftp(1)
+    name = f"{TEMP_PREFIX}node1.keep"
+    try:
+        reply = f.storbinary(f"STOR {name}", io.BytesIO(b"user data"))
+    except Exception as e:  # noqa: BLE001 - refused: what a fixed server does
+        reply = str(e)
+    f.quit()
+    if reply.startswith("226"):
+        # Acknowledged: it must then be the client's file like any other.
+        bed.kill_node(0)
+        bed.restart_node(0)
+        assert (bed.root / name).exists(), "an acknowledged upload was deleted by node1's sweep"
+    else:
+        assert reply[:1] == "5", reply
