@@ -547,6 +547,50 @@ class ClusterBed:
             return False
 
 
+# -- pytest fixtures ---------------------------------------------------------------------------
+# A test module gets them with `from cluster_support import cluster_postgres, make_cluster`
+# (pytest finds fixtures imported into the module) and skips when unavailable() says why.
+
+try:
+    import pytest
+except ImportError:  # the `make cluster` runner needs no pytest
+    pytest = None
+
+if pytest is not None:
+    @pytest.fixture(scope="module")
+    def cluster_postgres():
+        """One throwaway PostgreSQL per test module; each bed makes its own database in it."""
+        why = unavailable()
+        if why:
+            pytest.skip(f"cluster bed: {why}")
+        cluster = PostgresCluster()
+        try:
+            cluster.init()
+            cluster.start()
+            yield cluster
+        finally:
+            cluster.destroy()
+
+    @pytest.fixture
+    def make_cluster(cluster_postgres, tmp_path):
+        """make_cluster(**ClusterBed options) -> a started bed, stopped at teardown; the test
+        fails if a node died on its own or wrote a sanitizer report."""
+        beds: list[ClusterBed] = []
+
+        def start(**options) -> ClusterBed:
+            bed = ClusterBed(tmp_path / f"cluster{len(beds) + 1}", postgres=cluster_postgres,
+                             **options)
+            beds.append(bed)
+            return bed.start()
+
+        yield start
+        problems: list[str] = []
+        for bed in beds:
+            problems += bed.stop()
+        if problems:
+            pytest.fail("\n".join(problems), pytrace=False)
+
+
 # -- make cluster ------------------------------------------------------------------------------
 
 def main(argv: list[str]) -> int:

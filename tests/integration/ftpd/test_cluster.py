@@ -3,12 +3,15 @@ root and one PostgreSQL user store, behind a real HAProxy sending PROXY v2.
 
 Proved here, with real clients (ftplib, curl): 50 clients through the balancer land on both
 nodes, each node saw the client's own address, and each client's download went through the
-passive range of the node that answered it; a file uploaded through one node downloads
-from the other with the same sha256; a user added to the database while the nodes run logs in on
-both at once; after kill -9 of a node, every upload it acknowledged with 226 is intact, its
-unfinished upload is neither visible to the other node's listings nor present under its final
-name, and HAProxy's health check sends every new client to the survivor; restarted, the killed
-node removes only its own stale temporaries, never the upload the other node is writing.
+passive range of the node that answered it; a file uploaded through one node downloads from the
+other with the same sha256; a user added to the database while the nodes run logs in on both at
+once; after kill -9 of a node, every upload it acknowledged with 226 is intact, its unfinished
+upload is neither visible to the other node's listings nor present under its final name, its cut
+download resumes on the other node, and HAProxy's health check sends every new client to the
+survivor; restarted, the killed node removes only its own stale temporaries, never the upload
+the other node is writing.
+
+Other tests build on the same bed: `from cluster_support import cluster_postgres, make_cluster`.
 """
 from __future__ import annotations
 
@@ -21,9 +24,9 @@ from pathlib import Path
 
 import pytest
 
-from cluster_support import CLIENT_HOSTS, ClusterBed, unavailable
+from cluster_support import (CLIENT_HOSTS, cluster_postgres, make_cluster,  # noqa: F401
+                             unavailable)
 from ftpd_support import TEMP_PREFIX, pseudo_random_bytes, wait_until
-from postgres_support import PostgresCluster
 
 CURL = shutil.which("curl")
 KIB = 1024
@@ -32,25 +35,9 @@ _why = unavailable()
 pytestmark = [pytest.mark.skipif(_why is not None, reason=f"cluster bed: {_why}")]
 
 
-@pytest.fixture(scope="module")
-def postgres():
-    """One throwaway PostgreSQL for the module; each bed makes its own database in it."""
-    cluster = PostgresCluster()
-    try:
-        cluster.init()
-        cluster.start()
-        yield cluster
-    finally:
-        cluster.destroy()
-
-
 @pytest.fixture
-def bed(postgres, tmp_path):
-    b = ClusterBed(tmp_path / "cluster", postgres=postgres).start()
-    yield b
-    problems = b.stop()
-    if problems:
-        pytest.fail("\n".join(problems), pytrace=False)
+def bed(make_cluster):
+    return make_cluster()
 
 
 def digest(data: bytes) -> str:
@@ -204,6 +191,15 @@ def test_kill_9_of_a_node_loses_no_committed_file_and_clients_move_to_the_surviv
     conn.sendall(pseudo_random_bytes(512 * KIB, seed=299))
     assert wait_until(lambda: node_temporaries(bed.root, "node1"), timeout=10), \
         "node1's upload temporary never appeared"
+    # And a download from node1, half read when node1 dies (the client resumes it on node2).
+    reader = bed.node_ftp(0)
+    reader.voidcmd("TYPE I")
+    down = reader.transfercmd("RETR committed-4.bin")
+    head = b""
+    while len(head) < 512 * KIB:
+        chunk = down.recv(512 * KIB - len(head))
+        assert chunk, "the download ended early"
+        head += chunk
     # A session on node1 through the balancer, too.
     through = None
     for _ in range(4):
@@ -215,15 +211,18 @@ def test_kill_9_of_a_node_loses_no_committed_file_and_clients_move_to_the_surviv
     assert through is not None
 
     bed.kill_node(0)
-    conn.close()
-    one.close()
-    through.close()
+    for c in (conn, one, down, reader, through):
+        c.close()
 
     # Every acknowledged upload is whole, on disk and through node2.
     two = bed.node_ftp(1)
     for name, want in committed.items():
         assert digest((bed.root / name).read_bytes()) == want, name
         assert digest(retr(two, name)) == want, name
+    # The cut download resumes on node2 (REST) into the whole file.
+    tail: list[bytes] = []
+    two.retrbinary("RETR committed-4.bin", tail.append, rest=len(head))
+    assert digest(head + b"".join(tail)) == committed["committed-4.bin"]
     # The unfinished upload: no final name, and node2 lists nothing of it.
     assert not (bed.root / "unfinished.bin").exists()
     assert node_temporaries(bed.root, "node1"), "the temporary stays until node1 restarts"
