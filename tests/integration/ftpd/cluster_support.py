@@ -25,7 +25,12 @@ Layout (all on loopback):
   answers server_states() and set_server_state() (maintenance, drain).
 
 Clients should come from 127.0.0.2 and up (CLIENT_HOSTS): HAProxy itself, and its health
-checks, come from 127.0.0.1.
+checks, come from 127.0.0.1. Clients straight to a node (node_ftp, node_raw) connect from
+127.0.0.1, as HAProxy does, and name their client address in the PROXY header.
+
+In pytest: `from cluster_support import cluster_postgres, make_cluster` in a test module, then
+`bed = make_cluster(node_toml="max_sessions_per_user = 2\n")` (one PostgreSQL per module, a
+fresh database, nodes and HAProxy per bed; keys in node_toml must not repeat NODE_TOML's).
 
 `python3 cluster_support.py` runs the same bed in the foreground for a person (`make cluster`,
 scripts/cluster.sh): it prints where to connect and tears everything down on Ctrl-C.
