@@ -242,6 +242,7 @@ class ClusterBed:
         # A unix socket path must stay under 108 bytes: pytest's tmp_path may be long.
         self.stats_dir = Path(tempfile.mkdtemp(prefix="muxftpd-haproxy-"))
         self.stats_socket = self.stats_dir / "stats.sock"
+        self._taken: set[int] = set()  # ports given out: control and passive, nodes and balancer
 
     # -- life ----------------------------------------------------------------------------------
     def __enter__(self) -> "ClusterBed":
@@ -281,7 +282,7 @@ class ClusterBed:
         self.add_user(USER, PASSWORD, "--permissions", "all")
 
     def _start_nodes(self) -> None:
-        taken: set[int] = set()
+        taken = self._taken
         for i in range(self.node_count):
             name = f"node{i + 1}"
             low = free_port_range(self.passive_ports, (HOST, BALANCER))
@@ -292,7 +293,9 @@ class ClusterBed:
             high = low + self.passive_ports - 1
             taken.update(range(low, high + 1))
             port = free_port(HOST)
-            while port in taken:
+            for _ in range(100):
+                if port not in taken:
+                    break
                 port = free_port(HOST)
             taken.add(port)
             workdir = self.workdir / name
@@ -316,7 +319,9 @@ class ClusterBed:
         srv.start()
 
     def _start_haproxy(self) -> None:
-        if self.ftp_port == 0:
+        for _ in range(100):  # not inside a node's passive range, which HAProxy binds too
+            if self.ftp_port != 0 and self.ftp_port not in self._taken:
+                break
             self.ftp_port = free_port(BALANCER)
         self.haproxy_config.write_text(self.haproxy_config_text())
         self.haproxy = subprocess.Popen([HAPROXY, "-f", str(self.haproxy_config), "-db"],
