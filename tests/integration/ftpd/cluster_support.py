@@ -216,7 +216,8 @@ class ClusterBed:
     `root` (the shared directory; default workdir/root)."""
 
     def __init__(self, workdir: Path, *, nodes: int = 2, node_toml: str = "",
-                 per_node_toml: list[str] | None = None, node_args: list[str] | None = None, passive_ports: int = 20,
+                 per_node_toml: list[str] | None = None, node_args: list[str] | None = None,
+                 passive_ports: int = 20,
                  cache_seconds: float = 1.0, postgres: PostgresCluster | None = None,
                  ftp_port: int = 0, root: Path | None = None, threads: int = 1):
         self.workdir = Path(workdir)
