@@ -15,6 +15,7 @@ Other tests build on the same bed: `from cluster_support import cluster_postgres
 """
 from __future__ import annotations
 
+import ftplib
 import hashlib
 import io
 import shutil
@@ -307,3 +308,40 @@ def test_a_client_cannot_make_a_file_that_a_node_sweeps_away(bed):
         assert (bed.root / name).exists(), "an acknowledged upload was deleted by node1's sweep"
     else:
         assert reply[:1] == "5", reply
+
+
+# -- limits that hold for the cluster (src/ftpd/cluster_ledger.hpp) -----------------------------
+
+@pytest.mark.time_limit(90)
+def test_session_limit_and_quota_hold_through_the_balancer(bed):
+    """A user allowed 2 sessions and 300 KiB: through the balancer the sessions land on both
+    nodes, and neither node alone sees the user at a limit, yet the third session is refused
+    and so is the upload that would pass the quota, whichever node takes it."""
+    bed.add_user("bounded", "pw-bounded", "--max-sessions", "2", "--quota-bytes",
+                 str(300 * KIB))
+    a = bed.ftp("bounded", "pw-bounded")
+    b = bed.ftp("bounded", "pw-bounded")
+    assert {bed.node_of(a), bed.node_of(b)} == {0, 1}, "round robin: one on each node"
+    for _ in range(2):  # whichever node the balancer picks
+        f = bed.ftp(None)
+        with pytest.raises(ftplib.error_temp, match="^421"):
+            f.login("bounded", "pw-bounded")
+        f.close()
+    first = pseudo_random_bytes(200 * KIB, seed=21)
+    assert a.storbinary("STOR first.bin", io.BytesIO(first)).startswith("226")
+    with pytest.raises(ftplib.error_perm, match="^552"):
+        b.storbinary("STOR second.bin", io.BytesIO(pseudo_random_bytes(200 * KIB, seed=22)))
+    assert retr(b, "first.bin") == first
+    assert "second.bin" not in b.nlst()
+    a.quit()
+    # The place a gave back is free on either node.
+    assert wait_until(lambda: _logs_in(bed, "bounded", "pw-bounded"), timeout=10)
+    b.quit()
+
+
+def _logs_in(bed, user: str, password: str) -> bool:
+    try:
+        bed.ftp(user, password).quit()
+        return True
+    except ftplib.all_errors:
+        return False
