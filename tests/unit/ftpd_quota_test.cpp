@@ -221,13 +221,19 @@ TEST(QuotaReservation, ASharedQuotaIsAskedForMoreOnlyWhenTheGrantRunsOut) {
   QuotaReservation r(std::make_unique<FakeSharedQuota>(record), 50);  // the first lease
   EXPECT_TRUE(r.take(30));
   EXPECT_FALSE(r.take(30)) << "20 of the 50 granted are left";
-  auto more = [&](std::uint64_t n) -> Task<bool> { co_return co_await r.take_granted(n); };
-  EXPECT_TRUE(loop.run_until_complete(more(30)));
+  auto more = [&](std::uint64_t n) -> Task<bool> {
+    const bool taken = co_await r.take_granted(n);
+    co_return taken;
+  };
+  const bool first = loop.run_until_complete(more(30));
+  EXPECT_TRUE(first);
   EXPECT_EQ(record.asked, 1);
   EXPECT_TRUE(r.take(90)) << "the lease of 100 covers it";
   EXPECT_EQ(record.asked, 1);
-  EXPECT_TRUE(loop.run_until_complete(more(140))) << "150 of the room are left";
-  EXPECT_FALSE(loop.run_until_complete(more(100))) << "the room is used up";
+  const bool second = loop.run_until_complete(more(140));
+  EXPECT_TRUE(second) << "150 of the room are left";
+  const bool third = loop.run_until_complete(more(100));
+  EXPECT_FALSE(third) << "the room is used up";
   r.commit(false);
   EXPECT_EQ(record.committed, 1);
   EXPECT_EQ(record.written, 290u);
