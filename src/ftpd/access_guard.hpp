@@ -116,6 +116,8 @@ class AccessGuard {
     TimePoint banned_until{};
   };
   bool is_stale(const FailureRecord& r, TimePoint now) const;
+  // ip's record, made if there is room in the table; null when the table is full.
+  FailureRecord* failure_record_locked(const std::string& ip, TimePoint now);
   bool banned_locked(const std::string& ip, TimePoint now);
   void drop_stale_failures(TimePoint now);
   void release(Slot::Kind kind, const std::string& key);

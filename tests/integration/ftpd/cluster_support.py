@@ -53,7 +53,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from ftpd_support import (HOST, MUXFTPD, PASSWORD, USER, FtpServer, RawControl,  # noqa: E402
                           wait_until)
-from postgres_support import DB_USER, PostgresCluster  # noqa: E402
+from postgres_support import (DB_USER, PostgresCluster, muxftpd_admin,  # noqa: E402
+                              started_postgres)
 from proxy_support import free_port_range, v2  # noqa: E402
 
 BALANCER = "127.0.0.4"
@@ -406,12 +407,7 @@ class ClusterBed:
     def muxftpd(self, *args: str, password: str | None = None,
                 check: bool = True) -> subprocess.CompletedProcess:
         """An administration subcommand (db, user); the password, if any, on stdin."""
-        done = subprocess.run([MUXFTPD, *args], input=(password + "\n") if password else "",
-                              capture_output=True, text=True, timeout=60)
-        if check and done.returncode != 0:
-            raise AssertionError(f"muxftpd {' '.join(args)} exited {done.returncode}: "
-                                 f"{done.stdout}{done.stderr}")
-        return done
+        return muxftpd_admin(*args, password=password, check=check)
 
     def add_user(self, name: str, password: str, *flags: str) -> None:
         """`muxftpd user add NAME --store ... FLAGS` (e.g. --home, --permissions, --quota-bytes,
@@ -574,13 +570,8 @@ if pytest is not None:
         why = unavailable()
         if why:
             pytest.skip(f"cluster bed: {why}")
-        cluster = PostgresCluster()
-        try:
-            cluster.init()
-            cluster.start()
+        with started_postgres(init_schema=False) as cluster:
             yield cluster
-        finally:
-            cluster.destroy()
 
     @pytest.fixture
     def make_cluster(cluster_postgres, tmp_path):

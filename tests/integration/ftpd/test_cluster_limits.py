@@ -14,41 +14,18 @@ from __future__ import annotations
 
 import ftplib
 import io
-import subprocess
 import threading
 import time
 
 import pytest
 
-from ftpd_support import HOST, MUXFTPD, pseudo_random_bytes, wait_until
-from postgres_support import PostgresCluster
+from ftpd_support import HOST, pseudo_random_bytes, wait_until
+from postgres_support import PostgresCluster, muxftpd_admin
 
 pytestmark = pytest.mark.time_limit(120)
 
 KIB = 1024
 PASSWORD = "cluster-secret"
-
-
-def muxftpd(*args: str, password: str | None = None) -> subprocess.CompletedProcess:
-    done = subprocess.run([MUXFTPD, *args], input=(password + "\n") if password else "",
-                          capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, f"muxftpd {' '.join(args)}: {done.stdout}{done.stderr}"
-    return done
-
-
-@pytest.fixture(scope="module")
-def postgres():
-    why = PostgresCluster.available()
-    if why:
-        pytest.skip(f"no throwaway PostgreSQL here: {why}")
-    cluster = PostgresCluster()
-    try:
-        cluster.init()
-        cluster.start()
-        muxftpd("db", "init", "--store", "postgresql:" + cluster.conninfo())
-        yield cluster
-    finally:
-        cluster.destroy()
 
 
 class Cluster:
@@ -60,7 +37,7 @@ class Cluster:
         self.nodes: dict[str, object] = {}
 
     def add_user(self, name: str, *flags: str) -> None:
-        muxftpd("user", "add", name, "--store", self.spec, *flags, password=PASSWORD)
+        muxftpd_admin("user", "add", name, "--store", self.spec, *flags, password=PASSWORD)
 
     def start(self, name: str | None, *extra: str):
         node_flags = ["--node-name", name] if name else []

@@ -20,20 +20,13 @@ import time
 import pytest
 
 from ftpd_support import HOST, MUXFTPD, pseudo_random_bytes, wait_until
-from postgres_support import PostgresCluster
+from postgres_support import PostgresCluster, muxftpd_admin
 
 KIB = 1024
 CACHE_SECONDS = 1.0  # the servers' user cache lifetime in these tests
 
 
-def muxftpd(*args: str, password: str | None = None, check: bool = True):
-    """Runs an administration subcommand; the password, if any, on stdin."""
-    done = subprocess.run([MUXFTPD, *args], input=(password + "\n") if password else "",
-                          capture_output=True, text=True, timeout=60)
-    if check and done.returncode != 0:
-        raise AssertionError(f"muxftpd {' '.join(args)} exited {done.returncode}: "
-                             f"{done.stdout}{done.stderr}")
-    return done
+muxftpd = muxftpd_admin
 
 
 def add_user(spec: str, name: str, password: str, *flags: str) -> None:
@@ -86,22 +79,6 @@ def store_server(make_server, spec: str, *extra: str):
 
 
 # -- PostgreSQL ------------------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def postgres():
-    why = PostgresCluster.available()
-    if why:
-        pytest.skip(f"no throwaway PostgreSQL here: {why}")
-    cluster = PostgresCluster()
-    try:
-        cluster.init()
-        cluster.start()
-        spec = "postgresql:" + cluster.conninfo()
-        muxftpd("db", "init", "--store", spec)
-        yield cluster
-    finally:
-        cluster.destroy()
-
 
 def pg_spec(cluster: PostgresCluster) -> str:
     return "postgresql:" + cluster.conninfo()
