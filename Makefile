@@ -6,7 +6,7 @@ TLS_DIR        ?= ftp-tls
 RUN_ARGS       ?= --listen 127.0.0.1:2121 --root ftp-root --demo-user ftpuser \
                   --tls optional --tls-cert $(TLS_DIR)/cert.pem --tls-key $(TLS_DIR)/key.pem
 
-.PHONY: all build run test deps bench bench-client clean format tsan fuzz fuzz-short iomodels-report
+.PHONY: all build run cluster test deps bench bench-client clean format tsan fuzz fuzz-short iomodels-report
 
 all: build
 
@@ -23,6 +23,13 @@ run: build
 	@mkdir -p ftp-root
 	@bash scripts/self-signed-cert.sh $(TLS_DIR)
 	$(BUILD_DIR)/bin/muxftpd $(RUN_ARGS)
+
+# Two muxftpd nodes on one shared root, accounts in a throwaway PostgreSQL, HAProxy in front on
+# 127.0.0.4:$(CLUSTER_PORT) sending PROXY v2 (the bed test_cluster.py runs; scripts/cluster.sh).
+# Prints a user and its password and how to connect; Ctrl-C stops everything.
+CLUSTER_PORT ?= 2121
+cluster: build
+	@bash scripts/cluster.sh $(BUILD_DIR)/bin --port $(CLUSTER_PORT)
 
 # Tests run under AddressSanitizer + UndefinedBehaviorSanitizer; then the multi-threaded tests
 # (label "threads": loops, cross-thread wake-ups, the offload pool) and a two-loop muxftpd under

@@ -62,6 +62,37 @@ bool check_store_schema(UserStore& store, const ServerContext& ctx) {
   return false;
 }
 
+// Nodes that name themselves and share a PostgreSQL user store form a cluster: session limits,
+// bans and quotas hold across all of them (cluster_ledger.hpp). Without a node name, each node
+// keeps its own, as a single server does.
+bool join_cluster(ServerContext& ctx) {
+  const ServerConfig& cfg = ctx.config;
+  auto conninfo = postgres_conninfo_of_spec(cfg.user_store);
+  if (!conninfo) return true;
+  if (cfg.node_name.empty()) {
+    ctx.log->warn(
+        "PostgreSQL user store without node_name: session limits, bans and quotas "
+        "are this node's own; name each node to share them across a cluster");
+    return true;
+  }
+  ClusterClient::Options options;
+  options.conninfo = *conninfo;
+  options.node = cfg.node_name;
+  options.timeout = cfg.user_store_timeout;
+  auto log = ctx.log;
+  auto cluster =
+      std::make_shared<ClusterClient>(options, [log](const std::string& m) { log->warn(m); });
+  std::string error;
+  if (cluster->join(&error)) {
+    std::cerr << "muxftpd: joining the cluster as node " << cfg.node_name << ": " << error << "\n";
+    return false;
+  }
+  ctx.log->info("node {} of a cluster: session limits, bans and quotas shared in PostgreSQL",
+                cfg.node_name);
+  ctx.cluster = std::move(cluster);
+  return true;
+}
+
 bool open_database_store(ServerContext& ctx) {
   const ServerConfig& cfg = ctx.config;
   UserStoreOptions store_options;
@@ -84,7 +115,7 @@ bool open_database_store(ServerContext& ctx) {
         return open_user_store(spec, store_options, &ignored);
       },
       options);
-  return true;
+  return join_cluster(ctx);
 }
 
 std::string random_password() {

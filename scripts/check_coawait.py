@@ -48,6 +48,9 @@ def strip_comments_and_strings(text: str) -> str:
             j = n if end < 0 else end + len(m.group(1)) + 2
             out.append('""' + re.sub(r"[^\n]", " ", text[i + 2:j]))
             i = j
+        elif c == "'" and i > 0 and text[i - 1].isalnum() and i + 1 < n and text[i + 1].isalnum():
+            out.append(c)  # a digit separator (420'000), not a character literal
+            i += 1
         elif c in "\"'":
             j = i + 1
             while j < n and text[j] != c and text[j] != "\n":

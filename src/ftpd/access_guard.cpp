@@ -77,18 +77,25 @@ void AccessGuard::release(Slot::Kind kind, const std::string& key) {
   if (kind == Slot::Kind::address) --sessions_;
 }
 
-unsigned AccessGuard::record_login_failure(const std::string& ip) {
-  TimePoint now = now_();
-  std::lock_guard lock(mutex_);
+AccessGuard::FailureRecord* AccessGuard::failure_record_locked(const std::string& ip,
+                                                               TimePoint now) {
   auto it = failures_.find(ip);
   if (it == failures_.end()) {
     if (failures_.size() >= limits_.max_tracked_addresses) {
       drop_stale_failures(now);
-      if (failures_.size() >= limits_.max_tracked_addresses) return 0;
+      if (failures_.size() >= limits_.max_tracked_addresses) return nullptr;
     }
     it = failures_.emplace(ip, FailureRecord{}).first;
   }
-  FailureRecord& r = it->second;
+  return &it->second;
+}
+
+unsigned AccessGuard::record_login_failure(const std::string& ip) {
+  TimePoint now = now_();
+  std::lock_guard lock(mutex_);
+  FailureRecord* record = failure_record_locked(ip, now);
+  if (record == nullptr) return 0;
+  FailureRecord& r = *record;
   if (now - r.last_failure >= limits_.ban_seconds) r.failures = 0;  // forgotten: a quiet spell
   r.last_failure = now;
   unsigned failures = ++r.failures;
@@ -97,6 +104,17 @@ unsigned AccessGuard::record_login_failure(const std::string& ip) {
     r.failures = 0;  // after the ban, a fresh start
   }
   return failures;
+}
+
+void AccessGuard::ban(const std::string& ip, Duration duration) {
+  TimePoint now = now_();
+  std::lock_guard lock(mutex_);
+  FailureRecord* record = failure_record_locked(ip, now);
+  if (record == nullptr) return;
+  FailureRecord& r = *record;
+  r.last_failure = now;
+  r.failures = 0;
+  r.banned_until = std::max(r.banned_until, now + duration);
 }
 
 bool AccessGuard::is_banned(const std::string& ip) {

@@ -97,6 +97,9 @@ class AccessGuard {
   // table is full and ip is not in it); the one that reaches max_login_failures bans ip.
   unsigned record_login_failure(const std::string& ip);
   bool is_banned(const std::string& ip);
+  // A ban decided elsewhere (another node of a cluster, cluster_client.hpp): ip is banned here
+  // too for `duration`, so that its next connections are refused before any database is asked.
+  void ban(const std::string& ip, Duration duration);
 
   // How long to wait before answering the n-th failed login: 1 s, doubling, at most 8 s.
   static Duration login_failure_delay(unsigned failures);
@@ -113,6 +116,8 @@ class AccessGuard {
     TimePoint banned_until{};
   };
   bool is_stale(const FailureRecord& r, TimePoint now) const;
+  // ip's record, made if there is room in the table; null when the table is full.
+  FailureRecord* failure_record_locked(const std::string& ip, TimePoint now);
   bool banned_locked(const std::string& ip, TimePoint now);
   void drop_stale_failures(TimePoint now);
   void release(Slot::Kind kind, const std::string& key);

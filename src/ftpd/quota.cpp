@@ -141,8 +141,13 @@ QuotaReservation::QuotaReservation(std::shared_ptr<QuotaUsage> usage, const Quot
   }
 }
 
+QuotaReservation::QuotaReservation(std::unique_ptr<SharedQuota> shared, std::uint64_t granted)
+    : shared_(std::move(shared)), granted_(granted) {}
+
 QuotaReservation::QuotaReservation(QuotaReservation&& other) noexcept
     : usage_(std::move(other.usage_)),
+      shared_(std::move(other.shared_)),
+      granted_(other.granted_),
       byte_limit_(other.byte_limit_),
       file_reserved_(other.file_reserved_),
       reserved_(other.reserved_),
@@ -152,6 +157,8 @@ QuotaReservation& QuotaReservation::operator=(QuotaReservation&& other) noexcept
   if (this != &other) {
     release();
     usage_ = std::move(other.usage_);
+    shared_ = std::move(other.shared_);
+    granted_ = other.granted_;
     byte_limit_ = other.byte_limit_;
     file_reserved_ = other.file_reserved_;
     reserved_ = other.reserved_;
@@ -161,13 +168,30 @@ QuotaReservation& QuotaReservation::operator=(QuotaReservation&& other) noexcept
 }
 
 bool QuotaReservation::take(std::uint64_t n) {
+  if (shared_) {
+    if (n > granted_ - reserved_) return false;
+    reserved_ += n;
+    return true;
+  }
   if (!usage_) return true;
   if (!usage_->reserve_bytes(n, byte_limit_)) return false;
   reserved_ += n;
   return true;
 }
 
+Task<bool> QuotaReservation::take_granted(std::uint64_t n) {
+  if (!shared_) co_return false;
+  const std::uint64_t more = co_await shared_->grant(n - (granted_ - reserved_));
+  granted_ += more;
+  co_return more != 0 && take(n);
+}
+
 void QuotaReservation::release() {
+  if (shared_) {
+    shared_->release();
+    shared_.reset();
+    return;
+  }
   if (!usage_) return;
   usage_->release(reserved_, file_reserved_ ? 1 : 0);
   if (replaced_ != 0) usage_->restore_stored(replaced_);
@@ -175,6 +199,11 @@ void QuotaReservation::release() {
 }
 
 void QuotaReservation::commit(bool measure_again) {
+  if (shared_) {
+    shared_->commit(reserved_, measure_again);
+    shared_.reset();
+    return;
+  }
   if (!usage_) return;
   usage_->commit(reserved_, file_reserved_ ? 1 : 0, replaced_);
   if (measure_again) usage_->invalidate();

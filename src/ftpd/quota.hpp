@@ -16,6 +16,7 @@
 #include "ftpd/per_user.hpp"
 #include "ftpd/vfs.hpp"
 #include "muxio/clock.hpp"
+#include "muxio/task.hpp"
 
 namespace muxio::ftpd {
 
@@ -79,6 +80,20 @@ class QuotaUsage {
   TimePoint measured_{};
 };
 
+// A quota kept beyond this node (a cluster's ledger, cluster_quota.hpp): it grants an upload
+// bytes ahead of what it writes, and learns at the end whether the upload was committed.
+class SharedQuota {
+ public:
+  virtual ~SharedQuota() = default;
+  // At least n more bytes for the upload: how many were granted, 0 when the quota refuses them
+  // or the ledger does not answer.
+  virtual Task<std::uint64_t> grant(std::uint64_t n) = 0;
+  // The upload is complete with `written` bytes; measure_again as in QuotaReservation::commit.
+  virtual void commit(std::uint64_t written, bool measure_again) = 0;
+  // The upload failed: what it was granted goes back.
+  virtual void release() = 0;
+};
+
 // What one upload has taken from its user's QuotaUsage: a file slot for a new name, the bytes
 // written so far, and the size of the file a plain STOR replaces (which stops counting while
 // the upload runs). Given back unless committed: a failed upload, and one destroyed mid-way
@@ -95,14 +110,19 @@ class QuotaReservation {
   // nothing is held.
   QuotaReservation(std::shared_ptr<QuotaUsage> usage, const QuotaLimits& limits, bool exists,
                    std::uint64_t replaced, Refusal* refusal);
+  // A reservation kept by a SharedQuota that has granted `granted` bytes already (the file slot
+  // and the replaced file are the shared quota's to account for).
+  QuotaReservation(std::unique_ptr<SharedQuota> shared, std::uint64_t granted);
   ~QuotaReservation() { release(); }
   QuotaReservation(QuotaReservation&& other) noexcept;
   QuotaReservation& operator=(QuotaReservation&& other) noexcept;
   QuotaReservation(const QuotaReservation&) = delete;
   QuotaReservation& operator=(const QuotaReservation&) = delete;
 
-  // n more bytes written; false (and nothing taken) if they would pass the byte limit.
+  // n more bytes written; false (and nothing taken) if they would pass the byte limit, or, for a
+  // shared quota, if they pass what was granted so far: then take_granted(n) asks for more.
   bool take(std::uint64_t n);
+  Task<bool> take_granted(std::uint64_t n);
   // The upload failed: everything goes back.
   void release();
   // The upload is complete: what it reserved is now stored. `measure_again` when the file was
@@ -110,7 +130,9 @@ class QuotaReservation {
   void commit(bool measure_again);
 
  private:
-  std::shared_ptr<QuotaUsage> usage_;  // null: nothing held
+  std::shared_ptr<QuotaUsage> usage_;    // null: nothing held here
+  std::unique_ptr<SharedQuota> shared_;  // or held there
+  std::uint64_t granted_ = 0;            // by shared_: reserved_ may grow up to it
   std::uint64_t byte_limit_ = 0;
   bool file_reserved_ = false;  // a new name: one more file
   std::uint64_t reserved_ = 0;  // bytes written so far

@@ -15,6 +15,9 @@ void reload_users(ServerContext& ctx) {
   }
   ctx.log->info("reload: {} user(s)", users->size());
   ctx.set_users(std::move(*users));
+  // A database store's answers kept for the cache lifetime: the next logins ask it again, so a
+  // password changed there takes effect at the reload the operator asked for.
+  if (ctx.user_store) ctx.user_store->forget_cached();
 }
 
 // The settings just read become the new sessions' settings once their names are resolved.

@@ -13,6 +13,7 @@
 #include <unordered_set>
 
 #include "ftpd/access_guard.hpp"
+#include "ftpd/cluster_client.hpp"
 #include "ftpd/config.hpp"
 #include "ftpd/metrics.hpp"
 #include "ftpd/snapshot.hpp"
@@ -41,6 +42,9 @@ struct ServerContext {
   // A database user store (SQLite, PostgreSQL), asked at logins the users in memory (the users
   // file, --user) do not answer; null without one.
   std::shared_ptr<UserStoreClient> user_store;
+  // A node of a cluster (a PostgreSQL user store and a node_name): session limits, bans and
+  // quotas shared with the other nodes; null otherwise.
+  std::shared_ptr<ClusterClient> cluster;
 
   // Set by the first SIGTERM/SIGINT: no new connections, sessions end once idle.
   std::atomic<bool> shutting_down{false};

@@ -49,6 +49,7 @@ Session::~Session() {
   // transfer still running. It refers to this session (the reply mutex, the settings, the Vfs):
   // it goes first, and an upload's quota reservation goes back with it.
   transfer_.reset();
+  if (holds_cluster_place_) server_.cluster->release_session(id_);
   if (siblings_ != nullptr) siblings_->erase(this);
   server_.sessions_open.fetch_sub(1);
   auto outcome = end_outcome_;

@@ -261,6 +261,11 @@ class Session : private TransferHost {
   // Before an upload: what it may take from the quota (nothing held without quotas); replies
   // 552 itself and returns nothing when the user is at their quota.
   Task<std::optional<QuotaReservation>> reserve_quota(const std::string& path, bool replaces);
+  Task<std::optional<QuotaReservation>> reserve_cluster_quota(const std::string& path,
+                                                              bool replaces);
+  Task<void> refuse_for_quota(QuotaReservation::Refusal refusal);
+  // After a delete or a rename: the user's usage is measured again before the next upload.
+  void quota_changed();
 
   // The transfer in progress or the last one; ended (cancelled and joined) before the session
   // goes, and destroyed in ~Session before any other member.
@@ -274,6 +279,12 @@ class Session : private TransferHost {
   TimePoint login_deadline_{};   // from connect: trickling bytes or NOOPs cannot push it back
   AccessGuard::Slot user_slot_;  // held while logged in as a named account
   unsigned login_failures_ = 0;  // of this connection (the address's count may be unknown)
+  // A cluster (cluster_client.hpp): bans decided by any node, failures counted for all of them,
+  // and the user's place among the sessions of every node, given back when the session goes.
+  Task<bool> banned_in_cluster();
+  Task<unsigned> record_failure_in_cluster(unsigned failures);
+  Task<Refusal> claim_place_in_cluster(const User& user);
+  bool holds_cluster_place_ = false;
 };
 
 }  // namespace muxio::ftpd

@@ -42,7 +42,9 @@ Task<void> Session::cmd_pass(const std::string& arg) {
   }
   std::string name = std::exchange(pending_user_, {});
   // No more guesses from a banned address, on connections opened before the ban too.
-  if (server_.access.is_banned(peer_.ip())) {
+  bool banned = server_.access.is_banned(peer_.ip());
+  if (!banned && server_.cluster) banned = co_await banned_in_cluster();
+  if (banned) {
     server_.metrics.login(Metrics::Login::banned);
     co_await refuse_and_close(Refusal::banned);
     co_return;
@@ -92,10 +94,11 @@ Task<void> Session::cmd_pass(const std::string& arg) {
     // address is not tracked), the longer the wait. The loop serves others meanwhile.
     unsigned failures = server_.access.record_login_failure(peer_.ip());
     failures = std::max(failures, ++login_failures_);
+    if (server_.cluster) failures = co_await record_failure_in_cluster(failures);
     co_await sleep_for(AccessGuard::login_failure_delay(failures));
-    bool banned = server_.access.is_banned(peer_.ip());
-    server_.metrics.login(banned ? Metrics::Login::banned : Metrics::Login::failed);
-    if (banned) {
+    const bool now_banned = server_.access.is_banned(peer_.ip());
+    server_.metrics.login(now_banned ? Metrics::Login::banned : Metrics::Login::failed);
+    if (now_banned) {
       co_await refuse_and_close(Refusal::banned);
     } else {
       co_await reply(530, "Login incorrect.");
@@ -114,6 +117,13 @@ Task<void> Session::cmd_pass(const std::string& arg) {
       co_return;
     }
     user_slot = std::move(admission.slot);
+    if (server_.cluster) {
+      Refusal refusal = co_await claim_place_in_cluster(*user);
+      if (refusal != Refusal::none) {
+        co_await refuse_and_close(refusal);
+        co_return;
+      }
+    }
   }
   // The user's root: their home, absolute or relative to the server root.
   std::filesystem::path root = server_.config.root;
@@ -124,6 +134,7 @@ Task<void> Session::cmd_pass(const std::string& arg) {
   auto vfs = co_await offload([&] { return Vfs::open_root(root.string()); });
   if (!vfs) {
     server_.log->error("[{}] cannot open root of {}: {}", id_, name, vfs.error().message());
+    if (std::exchange(holds_cluster_place_, false)) server_.cluster->release_session(id_);
     co_await reply(530, "Login incorrect: home directory unavailable.");
     co_return;
   }
@@ -142,6 +153,42 @@ Task<void> Session::cmd_pass(const std::string& arg) {
   e.result = user->anonymous ? "ok (anonymous)" : "ok";
   log_event(e, std::string("logged in") + (user->anonymous ? " (anonymous)" : ""));
   co_await reply(230, "Login successful.");
+}
+
+// A ban another node decided applies here from now on; a ledger that does not answer leaves
+// the decision to this node's own AccessGuard (logins need the database anyway).
+Task<bool> Session::banned_in_cluster() {
+  auto left = co_await server_.cluster->ban_seconds(peer_.ip());
+  if (!left || *left <= 0) co_return false;
+  server_.access.ban(peer_.ip(), std::chrono::seconds(*left));
+  co_return true;
+}
+
+// The cluster's count of failures from this address, if it is higher than what this node saw:
+// an attacker who rotates nodes meets the same delays and the same ban.
+Task<unsigned> Session::record_failure_in_cluster(unsigned failures) {
+  const AccessLimits& limits = settings_->limits;
+  auto counted = co_await server_.cluster->record_failure(peer_.ip(), limits.max_login_failures,
+                                                          limits.ban_seconds);
+  if (!counted) co_return failures;
+  if (counted->ban_seconds > 0) {
+    server_.access.ban(peer_.ip(), std::chrono::seconds(counted->ban_seconds));
+  }
+  co_return std::max(failures, counted->count);
+}
+
+// The user's session limit, counted over every node. A ledger that does not answer refuses the
+// login (421, as when the user store does not answer): a limit that cannot be checked is not
+// waived.
+Task<Refusal> Session::claim_place_in_cluster(const User& user) {
+  const std::uint64_t limit = user.limits.max_sessions ? *user.limits.max_sessions
+                                                       : settings_->limits.max_sessions_per_user;
+  if (limit == 0) co_return Refusal::none;
+  auto claim = co_await server_.cluster->claim_session(id_, user.name, limit);
+  if (!claim) co_return Refusal::user_store_unavailable;
+  if (*claim == ClusterLedger::Claim::refused) co_return Refusal::too_many_for_user;
+  holds_cluster_place_ = true;
+  co_return Refusal::none;
 }
 
 // A 421 says why and ends the session: the client may come back later.

@@ -21,7 +21,7 @@ Task<std::optional<std::string>> Session::change_name(Permissions p, const std::
     co_return std::nullopt;
   }
   log(std::string(what) + " " + *path);
-  if (quota_) quota_->invalidate();  // a delete frees quota; measure again before an upload
+  quota_changed();  // a delete frees quota; measure again before an upload
   co_return path;
 }
 
@@ -63,7 +63,7 @@ Task<void> Session::cmd_rnto(const std::string& arg) {
     co_return;
   }
   log("rename " + from + " -> " + *to);
-  if (quota_) quota_->invalidate();  // a rename over a file frees quota
+  quota_changed();  // a rename over a file frees quota
   co_await reply(250, "Rename successful.");
 }
 
@@ -108,6 +108,11 @@ Task<void> Session::cmd_mlst(const std::string& arg) {
   std::vector<std::string> body;
   body.push_back(" " + ftp::format_mlsx_line(facts, mlsx_perm(facts), {}, mlst_facts_));
   co_await reply_lines(250, "Listing " + entry->path, body, "End");
+}
+
+void Session::quota_changed() {
+  if (quota_) quota_->invalidate();
+  if (server_.cluster && quota_limits_.any()) server_.cluster->quota_invalidate(user_name_);
 }
 
 }  // namespace muxio::ftpd

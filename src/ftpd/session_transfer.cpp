@@ -10,6 +10,7 @@
 #include <random>
 
 #include "ftp/host_port.hpp"
+#include "ftpd/cluster_quota.hpp"
 #include "ftpd/session.hpp"
 #include "muxio/thread_pool.hpp"
 
@@ -242,6 +243,7 @@ Task<std::optional<QuotaReservation>> Session::reserve_quota(const std::string& 
                                                              bool replaces) {
   const QuotaLimits& limits = quota_limits_;
   if (!limits.any()) co_return QuotaReservation();
+  if (server_.cluster) co_return co_await reserve_cluster_quota(path, replaces);
   if (!quota_) {
     quota_ = server_.quotas.get(user_name_, [] { return std::make_shared<QuotaUsage>(); });
   }
@@ -255,17 +257,58 @@ Task<std::optional<QuotaReservation>> Session::reserve_quota(const std::string& 
   const std::uint64_t replaced = exists && replaces ? static_cast<std::uint64_t>(st->st_size) : 0;
   QuotaReservation::Refusal refusal = QuotaReservation::Refusal::none;
   QuotaReservation reservation(quota_, limits, exists, replaced, &refusal);
-  if (refusal == QuotaReservation::Refusal::files) {
-    log("upload refused: file quota (" + std::to_string(limits.files) + " files) reached");
-    co_await reply(552, "Quota exceeded: " + std::to_string(limits.files) + " files.");
-    co_return std::nullopt;
-  }
-  if (refusal == QuotaReservation::Refusal::bytes) {
-    log("upload refused: byte quota reached");
-    co_await reply(552, "Quota exceeded: " + std::to_string(limits.bytes) + " bytes.");
+  if (refusal != QuotaReservation::Refusal::none) {
+    co_await refuse_for_quota(refusal);
     co_return std::nullopt;
   }
   co_return std::move(reservation);
+}
+
+// A node of a cluster: the user's usage is the ledger's, for every node; this node measures it
+// (walking the shared home) when the ledger says it is stale, and the upload's first lease takes
+// its file slot. A ledger that does not answer refuses the upload (451): a quota that cannot be
+// checked is not waived.
+Task<std::optional<QuotaReservation>> Session::reserve_cluster_quota(const std::string& path,
+                                                                     bool replaces) {
+  ClusterClient& cluster = *server_.cluster;
+  auto state = co_await cluster.quota_state(user_name_);
+  if (!state) {
+    co_await reply(451, "Quota cannot be checked now; try again later.");
+    co_return std::nullopt;
+  }
+  if (state->stale) {
+    auto measured = co_await offload([&] { return measure_usage(vfs_); });
+    if (measured) {
+      (void)co_await cluster.quota_measured(user_name_, state->changes, measured->bytes,
+                                            measured->files);
+    }
+  }
+  auto st = co_await offload([&] { return vfs_.stat(path); });
+  const bool exists = st && S_ISREG(st->st_mode);
+  const std::uint64_t replaced = exists && replaces ? static_cast<std::uint64_t>(st->st_size) : 0;
+  auto quota =
+      std::make_unique<ClusterQuota>(server_.cluster, user_name_, quota_limits_, !exists, replaced);
+  auto granted = co_await quota->first_grant();
+  if (!granted) {
+    co_await reply(451, "Quota cannot be checked now; try again later.");
+    co_return std::nullopt;
+  }
+  if (granted->refusal != QuotaReservation::Refusal::none) {
+    co_await refuse_for_quota(granted->refusal);
+    co_return std::nullopt;
+  }
+  co_return QuotaReservation(std::move(quota), granted->bytes);
+}
+
+Task<void> Session::refuse_for_quota(QuotaReservation::Refusal refusal) {
+  const QuotaLimits& limits = quota_limits_;
+  if (refusal == QuotaReservation::Refusal::files) {
+    log("upload refused: file quota (" + std::to_string(limits.files) + " files) reached");
+    co_await reply(552, "Quota exceeded: " + std::to_string(limits.files) + " files.");
+  } else {
+    log("upload refused: byte quota reached");
+    co_await reply(552, "Quota exceeded: " + std::to_string(limits.bytes) + " bytes.");
+  }
 }
 
 std::string Session::unique_upload_name() const {

@@ -96,7 +96,9 @@ Task<void> Transfer::receive_file() {
       codec.convert(chunk, text);
       chunk = text;
     }
-    if (!t.quota.take(chunk.size())) {
+    bool taken = t.quota.take(chunk.size());
+    if (!taken) taken = co_await t.quota.take_granted(chunk.size());
+    if (!taken) {
       disk_error = errno_code(EDQUOT);
       break;
     }
@@ -106,7 +108,9 @@ Task<void> Transfer::receive_file() {
   if (!net_error && !disk_error && !setup_.binary) {
     text.clear();
     codec.finish(text);
-    if (t.quota.take(text.size())) {
+    bool taken = t.quota.take(text.size());
+    if (!taken) taken = co_await t.quota.take_granted(text.size());
+    if (taken) {
       disk_error = co_await write_to_file(t.file.get(), text, write_at);
     } else {
       disk_error = errno_code(EDQUOT);

@@ -5,13 +5,11 @@
 
 #include <optional>
 #include <string>
-#include <vector>
 
+#include "ftpd/sql_row.hpp"
 #include "ftpd/user_db.hpp"
 
 namespace muxio::ftpd {
-
-using SqlRow = std::vector<std::optional<std::string>>;
 
 // SELECT of one user by name ($1), and of all users ordered by name: columns in row order.
 extern const char* const kSelectUserSql;

@@ -6,7 +6,8 @@ namespace muxio::ftpd {
 namespace {
 
 // Version 1: accounts as the users file has them. Version 2: per-user overrides of the global
-// limits, NULL meaning "the server's setting".
+// limits, NULL meaning "the server's setting". Version 3: what the nodes of a cluster share
+// (cluster_ledger.hpp); times are Unix seconds of the database's clock.
 constexpr SchemaMigration kMigrations[] = {
     {1,
      "CREATE TABLE schema_version (version INTEGER NOT NULL);"
@@ -25,6 +26,41 @@ constexpr SchemaMigration kMigrations[] = {
      "ALTER TABLE users ADD COLUMN quota_bytes BIGINT CHECK (quota_bytes >= 0);"
      "ALTER TABLE users ADD COLUMN quota_files BIGINT CHECK (quota_files >= 0);"
      "ALTER TABLE users ADD COLUMN max_sessions BIGINT CHECK (max_sessions >= 0)"},
+    {3,
+     "CREATE TABLE cluster_nodes ("
+     "  name TEXT PRIMARY KEY,"
+     "  seen_at BIGINT NOT NULL"
+     ");"
+     "CREATE TABLE cluster_sessions ("
+     "  node TEXT NOT NULL,"
+     "  session_id BIGINT NOT NULL,"
+     "  user_name TEXT NOT NULL,"
+     "  PRIMARY KEY (node, session_id)"
+     ");"
+     "CREATE INDEX cluster_sessions_by_user ON cluster_sessions (user_name);"
+     "CREATE TABLE login_failures ("
+     "  address TEXT PRIMARY KEY,"
+     "  failures INTEGER NOT NULL,"
+     "  last_failure BIGINT NOT NULL,"
+     "  banned_until BIGINT NOT NULL"
+     ");"
+     "CREATE TABLE quota_usage ("
+     "  user_name TEXT PRIMARY KEY,"
+     "  bytes BIGINT NOT NULL,"
+     "  files BIGINT NOT NULL,"
+     "  changes BIGINT NOT NULL,"
+     "  stale INTEGER NOT NULL,"
+     "  measured_at BIGINT NOT NULL"
+     ");"
+     "CREATE TABLE quota_reservations ("
+     "  node TEXT NOT NULL,"
+     "  upload_id BIGINT NOT NULL,"
+     "  user_name TEXT NOT NULL,"
+     "  bytes BIGINT NOT NULL,"
+     "  files BIGINT NOT NULL,"
+     "  PRIMARY KEY (node, upload_id)"
+     ");"
+     "CREATE INDEX quota_reservations_by_user ON quota_reservations (user_name)"},
 };
 
 }  // namespace

@@ -40,6 +40,15 @@ std::string users_file_of_spec(const std::string& spec) {
   return spec.substr(kFile.size());
 }
 
+std::optional<std::string> postgres_conninfo_of_spec(const std::string& spec) {
+  // "postgresql://..." is a URI libpq reads whole; "postgresql:host=... dbname=..." a key list.
+  if (starts_with(spec, "postgresql://") || starts_with(spec, "postgres://")) return spec;
+  for (auto prefix : kPostgres) {
+    if (starts_with(spec, prefix)) return spec.substr(prefix.size());
+  }
+  return std::nullopt;
+}
+
 std::unique_ptr<UserStore> open_user_store(const std::string& spec, const UserStoreOptions& options,
                                            std::string* error) {
   if (is_users_file_spec(spec) && spec.size() > kFile.size()) {
@@ -48,14 +57,8 @@ std::unique_ptr<UserStore> open_user_store(const std::string& spec, const UserSt
   if (starts_with(spec, kSqlite) && spec.size() > kSqlite.size()) {
     return std::make_unique<SqliteUserStore>(spec.substr(kSqlite.size()), options);
   }
-  // "postgresql://..." is a URI libpq reads whole; "postgresql:host=... dbname=..." a key list.
-  if (starts_with(spec, "postgresql://") || starts_with(spec, "postgres://")) {
-    return std::make_unique<PostgresUserStore>(spec, options);
-  }
-  for (auto prefix : kPostgres) {
-    if (starts_with(spec, prefix)) {
-      return std::make_unique<PostgresUserStore>(spec.substr(prefix.size()), options);
-    }
+  if (auto conninfo = postgres_conninfo_of_spec(spec)) {
+    return std::make_unique<PostgresUserStore>(*conninfo, options);
   }
   *error = "user store '" + spec +
            "': expected file:PATH, sqlite:PATH or postgresql:CONNINFO (or a postgresql:// URI)";

@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -60,5 +61,7 @@ std::unique_ptr<UserStore> open_user_store(const std::string& spec, const UserSt
 bool is_users_file_spec(const std::string& spec);
 // "file:PATH" -> PATH.
 std::string users_file_of_spec(const std::string& spec);
+// The libpq connection string or URI of a PostgreSQL spec; nullopt for other stores.
+std::optional<std::string> postgres_conninfo_of_spec(const std::string& spec);
 
 }  // namespace muxio::ftpd

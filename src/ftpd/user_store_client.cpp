@@ -38,6 +38,11 @@ bool UserStoreClient::cached(const std::string& name, UserStore::Lookup& out) {
   return true;
 }
 
+void UserStoreClient::forget_cached() {
+  std::lock_guard lock(cache_mutex_);
+  cache_.clear();
+}
+
 void UserStoreClient::remember(const std::string& name, const UserStore::Lookup& lookup) {
   // An outage is not remembered: the next login asks again.
   if (options_.cache_lifetime.count() <= 0 ||

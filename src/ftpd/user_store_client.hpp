@@ -43,6 +43,9 @@ class UserStoreClient {
   // From a loop: the cached answer, or the store's (fetched on the pool).
   Task<UserStore::Lookup> find(std::string name);
 
+  // Drops every remembered answer (SIGHUP).
+  void forget_cached();
+
   // Jobs waiting for a worker (metrics, tests).
   std::size_t queued() { return pool_.queued(); }
 

@@ -10,6 +10,7 @@
 
 #include "ftpd/bandwidth.hpp"
 #include "ftpd/quota.hpp"
+#include "muxio/event_loop.hpp"
 #include "test_support.hpp"
 
 namespace muxio::ftpd {
@@ -182,6 +183,73 @@ TEST(QuotaReservation, RefusesANewFileAtTheFileLimit) {
   EXPECT_EQ(usage->files(), 2u);
   EXPECT_TRUE(r.take(1ull << 30)) << "a refused reservation holds and limits nothing";
   EXPECT_EQ(usage->bytes(), 0u);
+}
+
+// A shared quota that grants from a fixed room, as a cluster's ledger does; how the upload ended
+// is recorded outside it, since the reservation destroys it.
+struct SharedQuotaRecord {
+  std::uint64_t room = 0;
+  int asked = 0;
+  int released = 0;
+  int committed = 0;
+  std::uint64_t written = 0;
+};
+
+class FakeSharedQuota final : public SharedQuota {
+ public:
+  explicit FakeSharedQuota(SharedQuotaRecord& record) : r_(record) {}
+  Task<std::uint64_t> grant(std::uint64_t n) override {
+    ++r_.asked;
+    if (r_.room < n) co_return 0;
+    const std::uint64_t given = std::min(r_.room, std::max<std::uint64_t>(n, 100));
+    r_.room -= given;
+    co_return given;
+  }
+  void commit(std::uint64_t written, bool) override {
+    ++r_.committed;
+    r_.written = written;
+  }
+  void release() override { ++r_.released; }
+
+ private:
+  SharedQuotaRecord& r_;
+};
+
+TEST(QuotaReservation, ASharedQuotaIsAskedForMoreOnlyWhenTheGrantRunsOut) {
+  EventLoop loop;
+  SharedQuotaRecord record{.room = 250};
+  QuotaReservation r(std::make_unique<FakeSharedQuota>(record), 50);  // the first lease
+  EXPECT_TRUE(r.take(30));
+  EXPECT_FALSE(r.take(30)) << "20 of the 50 granted are left";
+  auto more = [&](std::uint64_t n) -> Task<bool> {
+    const bool taken = co_await r.take_granted(n);
+    co_return taken;
+  };
+  const bool first = loop.run_until_complete(more(30));
+  EXPECT_TRUE(first);
+  EXPECT_EQ(record.asked, 1);
+  EXPECT_TRUE(r.take(90)) << "the lease of 100 covers it";
+  EXPECT_EQ(record.asked, 1);
+  const bool second = loop.run_until_complete(more(140));
+  EXPECT_TRUE(second) << "150 of the room are left";
+  const bool third = loop.run_until_complete(more(100));
+  EXPECT_FALSE(third) << "the room is used up";
+  r.commit(false);
+  EXPECT_EQ(record.committed, 1);
+  EXPECT_EQ(record.written, 290u);
+  EXPECT_EQ(record.released, 0);
+}
+
+TEST(QuotaReservation, ASharedQuotaIsReleasedOnceUnlessCommitted) {
+  SharedQuotaRecord record{.room = 1000};
+  {
+    QuotaReservation r(std::make_unique<FakeSharedQuota>(record), 100);
+    EXPECT_TRUE(r.take(10));
+    QuotaReservation moved = std::move(r);  // the Transfer takes it over
+    EXPECT_TRUE(moved.take(10));
+  }
+  EXPECT_EQ(record.released, 1) << "released by the reservation that held it last";
+  EXPECT_EQ(record.committed, 0);
 }
 
 TEST(QuotaUsage, MeasuresRegularFilesOnly) {

@@ -24,6 +24,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from ftpd_support import BACKENDS, FtpServer  # noqa: E402
+from postgres_support import PostgresCluster, started_postgres  # noqa: E402
 
 DEFAULT_TIME_LIMIT = 60
 
@@ -113,3 +114,13 @@ def server(make_server) -> FtpServer:
 def backend_server(request, make_server) -> FtpServer:
     """One server per IO backend (two loops), for tests parametrised over backends."""
     return make_server(io=request.param, threads=2)
+
+
+@pytest.fixture(scope="module")
+def postgres():
+    """A throwaway PostgreSQL with muxftpd's schema, one per test module (postgres_support)."""
+    why = PostgresCluster.available()
+    if why:
+        pytest.skip(f"no throwaway PostgreSQL here: {why}")
+    with started_postgres() as cluster:
+        yield cluster

@@ -64,8 +64,11 @@ class FtpServer:
 
     def __init__(self, workdir: Path, *, io: str | None = None, threads: int = 1,
                  users: list[str] | None = None, extra: list[str] | None = None,
-                 root: Path | None = None, nofile: int | None = None):
+                 root: Path | None = None, nofile: int | None = None, port: int = 0,
+                 new_session: bool = False):
         self.workdir = workdir
+        self.listen_port = port  # 0: any free port (read back from the start line)
+        self.new_session = new_session  # out of the caller's process group (no Ctrl-C)
         self.root = root if root is not None else workdir / "root"
         self.root.mkdir(parents=True, exist_ok=True)
         # MUXFTPD_IO runs every test that does not pick a backend on another one (uring in CI).
@@ -86,7 +89,7 @@ class FtpServer:
     # -- process -------------------------------------------------------------------------------
     def start(self) -> "FtpServer":
         wait_for_binary()
-        cmd = [MUXFTPD, "--listen", f"{HOST}:0", "--root", str(self.root),
+        cmd = [MUXFTPD, "--listen", f"{HOST}:{self.listen_port}", "--root", str(self.root),
                "--io", self.io, "--threads", str(self.threads)]
         for u in self.users:
             cmd += ["--user", u]
@@ -100,7 +103,8 @@ class FtpServer:
             def preexec():
                 resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=self._stderr, preexec_fn=preexec)
+                                     stderr=self._stderr, preexec_fn=preexec,
+                                     start_new_session=self.new_session)
         deadline = time.monotonic() + 10.0
         line = b""
         while not line.endswith(b"\n"):

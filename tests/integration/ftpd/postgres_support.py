@@ -8,6 +8,7 @@ trust authentication, no fsync. initdb refuses to run as root: then every comman
 """
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import pwd
@@ -98,3 +99,30 @@ class PostgresCluster:
                 self.stop()
         finally:
             shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def muxftpd_admin(*args: str, password: str | None = None,
+                  check: bool = True) -> subprocess.CompletedProcess:
+    """Runs a muxftpd administration subcommand (db, user); the password, if any, on stdin."""
+    from ftpd_support import MUXFTPD
+    done = subprocess.run([MUXFTPD, *args], input=(password + "\n") if password else "",
+                          capture_output=True, text=True, timeout=60)
+    if check and done.returncode != 0:
+        raise AssertionError(f"muxftpd {' '.join(args)} exited {done.returncode}: "
+                             f"{done.stdout}{done.stderr}")
+    return done
+
+
+@contextlib.contextmanager
+def started_postgres(init_schema: bool = True):
+    """A started throwaway cluster (with muxftpd's schema in its `postgres` database unless
+    init_schema is false), destroyed on exit. Check available() first."""
+    cluster = PostgresCluster()
+    try:
+        cluster.init()
+        cluster.start()
+        if init_schema:
+            muxftpd_admin("db", "init", "--store", "postgresql:" + cluster.conninfo())
+        yield cluster
+    finally:
+        cluster.destroy()

@@ -12,26 +12,21 @@ from __future__ import annotations
 
 import ftplib
 import io
+import os
+import signal
 import subprocess
 import time
 
 import pytest
 
-from ftpd_support import HOST, MUXFTPD, pseudo_random_bytes
-from postgres_support import PostgresCluster
+from ftpd_support import HOST, MUXFTPD, pseudo_random_bytes, wait_until
+from postgres_support import PostgresCluster, muxftpd_admin
 
 KIB = 1024
 CACHE_SECONDS = 1.0  # the servers' user cache lifetime in these tests
 
 
-def muxftpd(*args: str, password: str | None = None, check: bool = True):
-    """Runs an administration subcommand; the password, if any, on stdin."""
-    done = subprocess.run([MUXFTPD, *args], input=(password + "\n") if password else "",
-                          capture_output=True, text=True, timeout=60)
-    if check and done.returncode != 0:
-        raise AssertionError(f"muxftpd {' '.join(args)} exited {done.returncode}: "
-                             f"{done.stdout}{done.stderr}")
-    return done
+muxftpd = muxftpd_admin
 
 
 def add_user(spec: str, name: str, password: str, *flags: str) -> None:
@@ -85,22 +80,6 @@ def store_server(make_server, spec: str, *extra: str):
 
 # -- PostgreSQL ------------------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def postgres():
-    why = PostgresCluster.available()
-    if why:
-        pytest.skip(f"no throwaway PostgreSQL here: {why}")
-    cluster = PostgresCluster()
-    try:
-        cluster.init()
-        cluster.start()
-        spec = "postgresql:" + cluster.conninfo()
-        muxftpd("db", "init", "--store", spec)
-        yield cluster
-    finally:
-        cluster.destroy()
-
-
 def pg_spec(cluster: PostgresCluster) -> str:
     return "postgresql:" + cluster.conninfo()
 
@@ -139,6 +118,22 @@ def test_postgres_user_added_while_running_logs_in(postgres, make_server):
     add_user(spec, "pglate", "pw-late")
     reply = login_until(srv, "pglate", "pw-late", "230")
     assert reply.startswith("230"), reply
+
+
+@pytest.mark.time_limit(60)
+def test_sighup_forgets_cached_answers(postgres, make_server):
+    spec = pg_spec(postgres)
+    # A cache far longer than the test: only the reload can make the new password count.
+    srv = make_server(users=[], extra=["--user-store", spec, "--user-cache-seconds", "3600",
+                                       "--max-login-failures", "0"])
+    add_user(spec, "pghup", "pw-before")
+    assert login_reply(srv, "pghup", "pw-before").startswith("230")
+    muxftpd("user", "passwd", "pghup", "--store", spec, password="pw-after")
+    assert login_reply(srv, "pghup", "pw-after").startswith("530"), "the cached answer"
+    srv.proc.send_signal(signal.SIGHUP)
+    assert wait_until(lambda: "reload:" in srv.stderr_text(), timeout=10)
+    assert login_reply(srv, "pghup", "pw-after").startswith("230")
+    assert login_reply(srv, "pghup", "pw-before").startswith("530")
 
 
 @pytest.mark.time_limit(120)
@@ -281,3 +276,42 @@ def test_postgres_slow_gives_421_within_the_timeout(postgres, make_server):
     assert reply.startswith("230"), reply
     running.quit()
     assert "statement timeout" in srv.stderr_text(), "the log says why"
+
+
+def postgres_processes(cluster: PostgresCluster) -> list[int]:
+    """The postmaster and its children (backends, checkpointer, ...)."""
+    postmaster = int((cluster.data / "postmaster.pid").read_text().split()[0])
+    children = subprocess.run(["pgrep", "-P", str(postmaster)], capture_output=True, text=True)
+    return [postmaster] + [int(p) for p in children.stdout.split()]
+
+
+@pytest.mark.time_limit(90)
+def test_postgres_that_stops_answering_gives_421_within_the_timeout(postgres, make_server):
+    """A database whose processes are stopped (SIGSTOP: a paused VM, a stuck host) still has
+    its connections accepted by the kernel, which acknowledges what is sent: neither
+    tcp_user_timeout nor statement_timeout ends a query there. The store's own deadline does
+    (3 s here, and a second): the login gets 421 and the loop keeps serving the session already in."""
+    spec = pg_spec(postgres)
+    add_user(spec, "pgstopin", "pw-in")
+    add_user(spec, "pgstop", "pw-stop")
+    srv = make_server(users=[], extra=["--user-store", spec, "--user-cache-seconds", "0",
+                                       "--user-store-timeout", "3", "--user-store-connections",
+                                       "1", "--max-login-failures", "0"])
+    running = login(srv, "pgstopin", "pw-in")  # the store's connection is open now
+    stopped = postgres_processes(postgres)
+    for pid in stopped:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        started = time.monotonic()
+        reply = login_reply(srv, "pgstop", "pw-stop")
+        waited = time.monotonic() - started
+        assert reply.startswith("421") and "Service not available" in reply, reply
+        assert waited < 20, f"answered after {waited:.1f} s"
+        round_trip(running, "while-stopped.bin", 256 * KIB, seed=8)
+    finally:
+        for pid in stopped:
+            os.kill(pid, signal.SIGCONT)
+    reply = login_until(srv, "pgstop", "pw-stop", "230")
+    assert reply.startswith("230"), reply
+    running.quit()
+    assert "no answer within" in srv.stderr_text(), "the log says why"
