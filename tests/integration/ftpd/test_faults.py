@@ -183,7 +183,7 @@ def test_nlst_reads_names_without_a_stat_of_each(make_server, tmp_path):
     for i in range(300):
         (big / f"f{i:03}").write_bytes(b"")
     trace = tmp_path / "stat.trace"
-    with Strace(srv, trace, "-e", "trace=%stat"):
+    with Strace(srv, trace, "-e", "trace=%%stat"):
         c = srv.raw(login=True)
         assert c.cmd("CWD big")[0] == 250
         names = set(listing(c).split("\r\n")) - {""}
