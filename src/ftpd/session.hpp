@@ -157,6 +157,7 @@ class Session : private TransferHost {
   Task<void> cmd_nlst(const std::string& arg);
   Task<void> cmd_mlsd(const std::string& arg);
   Task<void> start_listing(const std::string& arg, int kind);
+  Task<void> start_name_listing(const std::string& path);
   Task<void> start_glob_listing(const std::string& target, int kind);
   // One line per entry: kind 0 LIST, 1 NLST, 2 MLSD.
   std::string listing_text(const std::vector<ftp::FileFacts>& entries, int kind) const;

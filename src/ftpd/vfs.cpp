@@ -123,6 +123,29 @@ Result<std::vector<ftp::FileFacts>> Vfs::list(std::string_view vpath) const {
   return out;
 }
 
+Result<Vfs::Names> Vfs::list_names(std::string_view vpath) const {
+  auto fd = open(vpath, O_RDONLY);
+  if (!fd) return fd.error();
+  struct stat st {};
+  if (::fstat(fd->get(), &st) < 0) return errno_code(errno);
+  Names out;
+  if (!S_ISDIR(st.st_mode)) {
+    auto slash = vpath.rfind('/');
+    out.names.emplace_back(vpath.substr(slash + 1));
+    return out;
+  }
+  out.is_dir = true;
+  DIR* dir = ::fdopendir(fd->release());
+  if (dir == nullptr) return errno_code(errno);
+  while (dirent* e = ::readdir(dir)) {
+    std::string_view name = e->d_name;
+    if (name == "." || name == ".." || name.rfind(kTempPrefix, 0) == 0) continue;
+    out.names.emplace_back(name);
+  }
+  ::closedir(dir);
+  return out;
+}
+
 Result<Vfs::Parent> Vfs::parent_of(std::string_view vpath) const {
   auto slash = vpath.rfind('/');
   if (slash == std::string_view::npos || slash + 1 >= vpath.size()) return errno_code(EPERM);

@@ -47,6 +47,13 @@ class Vfs {
   Result<struct stat> stat(std::string_view vpath) const;
   // The entries of a directory (hidden upload files left out), or the one entry of a file.
   Result<std::vector<ftp::FileFacts>> list(std::string_view vpath) const;
+  // The names only (NLST): no stat of each entry, which is most of what a listing of a large
+  // directory costs. A file's own name for a file.
+  struct Names {
+    std::vector<std::string> names;
+    bool is_dir = false;
+  };
+  Result<Names> list_names(std::string_view vpath) const;
   static ftp::FileFacts facts_of(const struct stat& st, std::string name);
 
   std::error_code mkdir(std::string_view vpath) const;
