@@ -701,3 +701,35 @@ def test_retr_of_a_fifo_does_not_hang(server):
             assert code == 550, text
     finally:
         _unblock_fifo(fifo)
+
+
+# --- names of the server's own ----------------------------------------------------------------
+
+def test_upload_temporary_prefix_is_refused_to_clients(make_server):
+    """Names that begin with the temporaries' prefix are the server's: a directory or file made
+    under one would be hidden from listings and the quota walk, and the start-up sweep would
+    delete such a file. Every way to make, reach or rename one is refused with 553."""
+    srv = make_server(extra=["--quota-bytes", "1M"])
+    (srv.root / "plain.txt").write_bytes(b"plain")
+    before = sorted(p.relative_to(srv.root) for p in srv.root.rglob("*"))
+    hidden = TEMP_PREFIX + "x"
+    with srv.raw(login=True) as c:
+        assert c.cmd("TYPE I")[0] == 200
+        assert c.cmd(f"MKD {hidden}")[0] == 553
+        assert c.cmd(f"MKD sub/{hidden}")[0] == 553
+        for verb in ("STOR", "APPE"):
+            for name in (TEMP_PREFIX + "notes", f"{hidden}/f"):
+                data = c.pasv()
+                code, text = c.cmd(f"{verb} {name}")
+                data.close()
+                assert code == 553, (verb, name, text)
+        assert c.cmd(f"CWD {hidden}")[0] == 553
+        assert c.cmd(f"RETR {TEMP_PREFIX}notes")[0] == 553
+        assert c.cmd("RNFR plain.txt")[0] == 350
+        assert c.cmd(f"RNTO {TEMP_PREFIX}notes")[0] == 553
+        assert c.cmd(f"DELE {TEMP_PREFIX}notes")[0] == 553
+        assert c.cmd("NOOP")[0] == 200
+    after = sorted(p.relative_to(srv.root) for p in srv.root.rglob("*"))
+    assert after == before, "nothing made, renamed or removed"
+    assert (srv.root / "plain.txt").read_bytes() == b"plain"
+
