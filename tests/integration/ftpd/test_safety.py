@@ -733,3 +733,29 @@ def test_upload_temporary_prefix_is_refused_to_clients(make_server):
     assert after == before, "nothing made, renamed or removed"
     assert (srv.root / "plain.txt").read_bytes() == b"plain"
 
+
+# --- listings that are never read -------------------------------------------------------------
+
+@pytest.mark.time_limit(40)
+def test_stalled_listing_times_out(make_server):
+    """A client that opens a listing of a big directory and never reads it: the idle timeout
+    does not run during a transfer, so the data timeout must cut the listing, as it cuts a
+    download."""
+    srv = make_server(extra=["--data-timeout", "1"])
+    big = srv.root / "big"
+    big.mkdir()
+    for i in range(20000):  # LIST text of several MB: more than the sockets' buffers hold
+        (big / (f"{i:06d}-" + "n" * 150)).touch()
+    with srv.raw(login=True) as c:
+        sock = c.pasv(rcvbuf=4096)
+        assert c.cmd("LIST big")[0] == 150
+        code, text = c.reply(20)  # the client never reads
+        assert code == 426, text
+        sock.close()
+        assert c.cmd("NOOP")[0] == 200
+        # A listing read normally still works.
+        data = c.pasv()
+        assert c.cmd("NLST big")[0] == 150
+        names = recv_all(data).decode().split("\r\n")
+        assert c.reply()[0] == 226
+        assert len([n for n in names if n]) == 20000
