@@ -343,9 +343,10 @@ def report(results, rows, hash_kind) -> None:
     print()
     print(f"muxftpd cluster costs: {ROUNDS} rounds, median; hash ${hash_kind}$ in both stores; "
           f"logins: {LOGIN_CLIENTS} clients x {LOGIN_SECONDS:g} s; transfers: {CLIENTS} clients "
-          f"x {XFER_SECONDS:g} s of a {FILE_MB} MiB file; {os.cpu_count()} cores")
+          f"x {XFER_SECONDS:g} s of a {FILE_MB} MiB file; {os.cpu_count()} cores, load average "
+          f"{os.getloadavg()[0]:.1f} at the end")
     print(f"{'row':18} {'rate':>10} {'ratio':>7}  {'all runs':24} "
-          f"{'ftpd ms':>8} {'pg ms':>7} {'ha ms':>7}  per login or MiB (CPU)")
+          f"{'ftpd ms':>8} {'pg ms':>7} {'ha ms':>7} {'load ms':>7} {'p50 ms':>7}")
     base = {"logins": "file", "retr": "pg+claims", "stor": "pg+claims"}
     for row in rows:
         mode, node = row
@@ -359,15 +360,23 @@ def report(results, rows, hash_kind) -> None:
         units = sum(r["ops"] if mode == "logins" else r["bytes"] / (1 << 20) for r in runs)
         cpu = {k: sum(r["cpu"][k] for r in runs) * 1000 / max(units, 1e-9)
                for k in ("ftpd", "pg", "ha")}
+        cpu["load"] = sum(r["cpu_seconds"] for r in runs) * 1000 / max(units, 1e-9)
+        p50 = statistics.median(r["p50_ms"] for r in runs)
         ratio = med[row] / med[(mode, base[mode])]
+        # The balancer's own cost: against the same node configuration straight.
+        direct = f" ({med[row] / med[(mode, 'pg+claims')]:.2f}x direct)" if (
+            node == "haproxy" and mode == "logins") else ""
         unit = "logins/s" if mode == "logins" else "MiB/s"
         fails = sum(sum(r.get("failures", {}).values()) for r in runs)
         print(f"{mode + ' ' + node:18} {med[row]:10.1f} {ratio:6.2f}x  "
               f"{' '.join(f'{x:.0f}' for x in rates):24} {cpu['ftpd']:8.3f} {cpu['pg']:7.3f} "
-              f"{cpu['ha']:7.3f}  {unit}{f', {fails} failed' if fails else ''}")
+              f"{cpu['ha']:7.3f} {cpu['load']:7.3f} {p50:7.1f}  {unit}{direct}{f', {fails} failed' if fails else ''}")
     print()
-    print("ratios: logins against `file`; transfers against `pg+claims` straight to the node. "
-          "CPU in ms (user+system) per login or per MiB.")
+    print("ratios: logins against `file` (haproxy also against pg+claims, its node's "
+          "configuration straight); transfers against `pg+claims` straight to the node. "
+          "CPU in ms (user+system) per login or per MiB of muxftpd, "
+          "PostgreSQL, HAProxy and ftp-load; p50: the median operation's latency (a login: "
+          "connect to 230; a transfer: the whole file).")
 
 
 if __name__ == "__main__":
