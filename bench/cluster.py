@@ -27,6 +27,7 @@ end, whatever happens):
     retr    CLIENTS (100) clients RETR a FILE_MB MiB file, again, for XFER_SECONDS;
     stor    CLIENTS clients STOR FILE_MB MiB, again, for XFER_SECONDS;
   the transfer rows compare pg+claims (direct) with haproxy.
+ROWS=retr,stor runs only those modes; HAPROXY_SPLICE=1 gives HAProxy `option splice-auto`.
 Each row's value is the median over ROUNDS; the CPU columns are user+system seconds of muxftpd,
 PostgreSQL (all its processes) and HAProxy per login (or per MiB) over the same runs.
 """
@@ -70,6 +71,11 @@ CLIENTS = int(os.environ.get("CLIENTS", "100"))
 XFER_SECONDS = float(os.environ.get("XFER_SECONDS", "6"))
 FILE_MB = int(os.environ.get("FILE_MB", "4"))
 HASH = os.environ.get("HASH", "sha512")
+# HAPROXY_SPLICE=1: `option splice-auto` (the kernel moves the bytes between the two sockets,
+# pipe to pipe, instead of HAProxy copying them through user space).
+SPLICE = os.environ.get("HAPROXY_SPLICE") == "1"
+# ROWS: the modes to run, e.g. ROWS=retr,stor (default all: logins,retr,stor).
+MODES = os.environ.get("ROWS", "logins,retr,stor").split(",")
 PASSIVE_PORTS = int(os.environ.get("PASSIVE_PORTS", "300"))
 
 TAKEN: set[int] = set()  # passive ports given to a node
@@ -166,6 +172,7 @@ defaults
     timeout client 6m
     timeout server 6m
     timeout check 2s
+{"    option splice-auto" if SPLICE else ""}
 frontend ftp
     bind {BALANCER}:{port}
     default_backend muxftpd
@@ -287,6 +294,7 @@ def main() -> int:
         target["haproxy"] = (BALANCER, hp)
         rows = [("logins", n.name) for n in nodes] + [
             (m, t) for m in ("retr", "stor") for t in ("pg+claims", "haproxy")]
+        rows = [r for r in rows if r[0] in MODES]
         modes = {
             "logins": (["--mode", "login", "--clients", str(LOGIN_CLIENTS)], LOGIN_SECONDS),
             "retr": (["--mode", "retr", "--clients", str(CLIENTS), "--path", "file.bin"],
@@ -348,6 +356,8 @@ def report(results, rows, hash_kind) -> None:
     print(f"{'row':18} {'rate':>10} {'ratio':>7}  {'all runs':24} "
           f"{'ftpd ms':>8} {'pg ms':>7} {'ha ms':>7} {'load ms':>7} {'p50 ms':>7}")
     base = {"logins": "file", "retr": "pg+claims", "stor": "pg+claims"}
+    if SPLICE:
+        print("HAProxy with option splice-auto")
     for row in rows:
         mode, node = row
         runs = results[row]
@@ -365,7 +375,7 @@ def report(results, rows, hash_kind) -> None:
         ratio = med[row] / med[(mode, base[mode])]
         # The balancer's own cost: against the same node configuration straight.
         direct = f" ({med[row] / med[(mode, 'pg+claims')]:.2f}x direct)" if (
-            node == "haproxy" and mode == "logins") else ""
+            node == "haproxy" and mode == "logins" and (mode, "pg+claims") in med) else ""
         unit = "logins/s" if mode == "logins" else "MiB/s"
         fails = sum(sum(r.get("failures", {}).values()) for r in runs)
         print(f"{mode + ' ' + node:18} {med[row]:10.1f} {ratio:6.2f}x  "
