@@ -105,9 +105,9 @@ Task<R> ClusterClient::call(const char* what, F fn) {
 }
 
 template <class F>
-void ClusterClient::post(const char* what, F fn) {
-  pool_.submit([this, what, fn = std::move(fn)] {
-    if (leaving_) return;
+void ClusterClient::post(const char* what, F fn, bool always) {
+  pool_.submit([this, what, always, fn = std::move(fn)] {
+    if (leaving_ && !always) return;
     auto ledger = borrow();
     std::string error;
     std::error_code ec = fn(*ledger, &error);
@@ -163,9 +163,12 @@ Task<Result<ClusterLedger::Grant>> ClusterClient::quota_grant(ClusterLedger::Gra
 
 void ClusterClient::quota_commit(std::uint64_t upload, std::string user, std::uint64_t written,
                                  std::uint64_t replaced, bool new_file, bool measure_again) {
-  post("quota commit", [=](ClusterLedger& l, std::string* e) {
-    return l.quota_commit(upload, user, written, replaced, new_file, measure_again, e);
-  });
+  post(
+      "quota commit",
+      [=](ClusterLedger& l, std::string* e) {
+        return l.quota_commit(upload, user, written, replaced, new_file, measure_again, e);
+      },
+      true);
 }
 
 void ClusterClient::quota_release(std::uint64_t upload) {

@@ -73,8 +73,10 @@ class ClusterClient {
   // error_code. Failures are logged once, with what was asked.
   template <class R, class F>
   Task<R> call(const char* what, F fn);
+  // Skipped once the node is leaving (leave() drops its rows), unless `always`: a commit adds
+  // stored usage that leave() cannot.
   template <class F>
-  void post(const char* what, F fn);
+  void post(const char* what, F fn, bool always = false);
   std::unique_ptr<ClusterLedger> borrow();
   void give_back(std::unique_ptr<ClusterLedger> ledger);
   void beat();

@@ -189,7 +189,7 @@ std::error_code ClusterLedger::quota_measured(const std::string& user, std::uint
       "VALUES ($1, $2, $3, 0, 0, " NOW_S
       ") ON CONFLICT (user_name) DO UPDATE SET "
       "bytes = excluded.bytes, files = excluded.files, stale = 0, measured_at = " NOW_S
-      " WHERE u.changes = $4",
+      " WHERE u.changes = $4 OR u.measured_at = 0",
       {user, text(static_cast<std::int64_t>(bytes)), text(static_cast<std::int64_t>(files)),
        text(static_cast<std::int64_t>(changes))},
       nullptr, error);

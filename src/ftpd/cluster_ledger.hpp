@@ -69,7 +69,8 @@ class ClusterLedger {
   Result<QuotaState> quota_state(const std::string& user, std::string* error);
   // A walk of the user's home found bytes and files stored. Taken only if nothing changed since
   // quota_state() said `changes`: otherwise the walk may have missed a commit, the usage stays
-  // stale and the next upload walks again.
+  // stale and the next upload walks again. A usage never measured takes the walk whatever
+  // changed (a commit it also counts is counted twice until the next walk: on the safe side).
   std::error_code quota_measured(const std::string& user, std::uint64_t changes,
                                  std::uint64_t bytes, std::uint64_t files, std::string* error);
 

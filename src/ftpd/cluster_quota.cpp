@@ -31,7 +31,7 @@ Task<Result<ClusterLedger::Grant>> ClusterQuota::first_grant() {
   co_return granted;
 }
 
-Task<std::uint64_t> ClusterQuota::grant(std::uint64_t n) {
+Task<Result<std::uint64_t>> ClusterQuota::grant(std::uint64_t n) {
   ClusterLedger::GrantRequest r;
   r.upload = upload_;
   r.user = user_;
@@ -39,7 +39,8 @@ Task<std::uint64_t> ClusterQuota::grant(std::uint64_t n) {
   r.need = n;
   r.want = std::max<std::uint64_t>(n, kLease);
   auto granted = co_await cluster_->quota_grant(std::move(r));
-  if (!granted || granted->refusal != QuotaReservation::Refusal::none) co_return 0;
+  if (!granted) co_return granted.error();
+  if (granted->refusal != QuotaReservation::Refusal::none) co_return std::uint64_t{0};
   co_return granted->bytes;
 }
 

@@ -27,7 +27,7 @@ class ClusterQuota final : public SharedQuota {
   // not answer.
   Task<Result<ClusterLedger::Grant>> first_grant();
 
-  Task<std::uint64_t> grant(std::uint64_t n) override;
+  Task<Result<std::uint64_t>> grant(std::uint64_t n) override;
   void commit(std::uint64_t written, bool measure_again) override;
   void release() override;
 

@@ -189,7 +189,15 @@ Result<int> PgConnection::query(const char* sql, const SqlRow& params, std::vect
 
 std::error_code PgConnection::begin(std::string* error) {
   rollback();  // a caller that forgot to end one does not nest the next inside it
-  if (auto ec = exec("BEGIN", error)) return ec;
+  // An idle connection whose server went away (a restart, a failover) still looks connected
+  // until used: found broken at BEGIN, where nothing has run yet, it is opened again once.
+  if (auto ec = exec("BEGIN", error)) {
+    if (ec == std::errc::timed_out || (conn_ != nullptr && PQstatus(conn_) == CONNECTION_OK)) {
+      return ec;
+    }
+    disconnect();
+    if (auto again = exec("BEGIN", error)) return again;
+  }
   in_transaction_ = true;
   return {};
 }

@@ -179,11 +179,13 @@ bool QuotaReservation::take(std::uint64_t n) {
   return true;
 }
 
-Task<bool> QuotaReservation::take_granted(std::uint64_t n) {
-  if (!shared_) co_return false;
-  const std::uint64_t more = co_await shared_->grant(n - (granted_ - reserved_));
-  granted_ += more;
-  co_return more != 0 && take(n);
+Task<std::error_code> QuotaReservation::take_granted(std::uint64_t n) {
+  if (!shared_) co_return errno_code(EDQUOT);
+  const auto more = co_await shared_->grant(n - (granted_ - reserved_));
+  if (!more) co_return errno_code(EIO);
+  granted_ += *more;
+  if (*more == 0 || !take(n)) co_return errno_code(EDQUOT);
+  co_return std::error_code{};
 }
 
 void QuotaReservation::release() {

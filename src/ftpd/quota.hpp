@@ -85,9 +85,9 @@ class QuotaUsage {
 class SharedQuota {
  public:
   virtual ~SharedQuota() = default;
-  // At least n more bytes for the upload: how many were granted, 0 when the quota refuses them
-  // or the ledger does not answer.
-  virtual Task<std::uint64_t> grant(std::uint64_t n) = 0;
+  // At least n more bytes for the upload: how many were granted, 0 when the quota refuses them;
+  // an error when the ledger does not answer.
+  virtual Task<Result<std::uint64_t>> grant(std::uint64_t n) = 0;
   // The upload is complete with `written` bytes; measure_again as in QuotaReservation::commit.
   virtual void commit(std::uint64_t written, bool measure_again) = 0;
   // The upload failed: what it was granted goes back.
@@ -120,9 +120,10 @@ class QuotaReservation {
   QuotaReservation& operator=(const QuotaReservation&) = delete;
 
   // n more bytes written; false (and nothing taken) if they would pass the byte limit, or, for a
-  // shared quota, if they pass what was granted so far: then take_granted(n) asks for more.
+  // shared quota, if they pass what was granted so far: then take_granted(n) asks for more and
+  // says EDQUOT when the quota refuses them, EIO when it cannot be asked.
   bool take(std::uint64_t n);
-  Task<bool> take_granted(std::uint64_t n);
+  Task<std::error_code> take_granted(std::uint64_t n);
   // The upload failed: everything goes back.
   void release();
   // The upload is complete: what it reserved is now stored. `measure_again` when the file was

@@ -185,7 +185,12 @@ Task<Refusal> Session::claim_place_in_cluster(const User& user) {
                                                        : settings_->limits.max_sessions_per_user;
   if (limit == 0) co_return Refusal::none;
   auto claim = co_await server_.cluster->claim_session(id_, user.name, limit);
-  if (!claim) co_return Refusal::user_store_unavailable;
+  if (!claim) {
+    // The COMMIT may have landed with its answer lost: a place nobody holds would count
+    // against the user for as long as this node lives. Giving it back costs nothing if not.
+    server_.cluster->release_session(id_);
+    co_return Refusal::user_store_unavailable;
+  }
   if (*claim == ClusterLedger::Claim::refused) co_return Refusal::too_many_for_user;
   holds_cluster_place_ = true;
   co_return Refusal::none;

@@ -52,6 +52,8 @@ Task<void> Session::cmd_auth(const std::string& arg) {
   logged_in_ = false;
   user_ = nullptr;
   pending_user_.clear();
+  user_slot_ = {};
+  if (std::exchange(holds_cluster_place_, false)) server_.cluster->release_session(id_);
 }
 
 Task<bool> Session::start_control_tls() {

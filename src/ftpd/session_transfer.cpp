@@ -278,10 +278,16 @@ Task<std::optional<QuotaReservation>> Session::reserve_cluster_quota(const std::
     co_return std::nullopt;
   }
   if (state->stale) {
+    // A usage that could not be measured is not taken as zero: the upload waits for one.
     auto measured = co_await offload([&] { return measure_usage(vfs_); });
+    std::error_code recorded = measured ? std::error_code{} : measured.error();
     if (measured) {
-      (void)co_await cluster.quota_measured(user_name_, state->changes, measured->bytes,
-                                            measured->files);
+      recorded = co_await cluster.quota_measured(user_name_, state->changes, measured->bytes,
+                                                 measured->files);
+    }
+    if (recorded) {
+      co_await reply(451, "Quota cannot be checked now; try again later.");
+      co_return std::nullopt;
     }
   }
   auto st = co_await offload([&] { return vfs_.stat(path); });

@@ -104,11 +104,9 @@ Task<void> Transfer::receive_file() {
       codec.convert(chunk, text);
       chunk = text;
     }
-    bool taken = t.quota.take(chunk.size());
-    if (!taken) taken = co_await t.quota.take_granted(chunk.size());
-    if (!taken) {
-      disk_error = errno_code(EDQUOT);
-      break;
+    if (!t.quota.take(chunk.size())) {
+      disk_error = co_await t.quota.take_granted(chunk.size());
+      if (disk_error) break;
     }
     disk_error = co_await write_to_file(t.file.get(), chunk, write_at);
     if (disk_error) break;
@@ -116,13 +114,8 @@ Task<void> Transfer::receive_file() {
   if (!net_error && !disk_error && !setup_.binary) {
     text.clear();
     codec.finish(text);
-    bool taken = t.quota.take(text.size());
-    if (!taken) taken = co_await t.quota.take_granted(text.size());
-    if (taken) {
-      disk_error = co_await write_to_file(t.file.get(), text, write_at);
-    } else {
-      disk_error = errno_code(EDQUOT);
-    }
+    if (!t.quota.take(text.size())) disk_error = co_await t.quota.take_granted(text.size());
+    if (!disk_error) disk_error = co_await write_to_file(t.file.get(), text, write_at);
   }
   co_await data->finish();         // under TLS, answers the client's close_notify with ours
   std::error_code dir_sync_error;  // the upload is in place, its name maybe not yet durable

@@ -193,14 +193,16 @@ struct SharedQuotaRecord {
   int released = 0;
   int committed = 0;
   std::uint64_t written = 0;
+  bool down = false;  // the ledger does not answer
 };
 
 class FakeSharedQuota final : public SharedQuota {
  public:
   explicit FakeSharedQuota(SharedQuotaRecord& record) : r_(record) {}
-  Task<std::uint64_t> grant(std::uint64_t n) override {
+  Task<Result<std::uint64_t>> grant(std::uint64_t n) override {
     ++r_.asked;
-    if (r_.room < n) co_return 0;
+    if (r_.down) co_return errno_code(EIO);
+    if (r_.room < n) co_return std::uint64_t{0};
     const std::uint64_t given = std::min(r_.room, std::max<std::uint64_t>(n, 100));
     r_.room -= given;
     co_return given;
@@ -221,19 +223,23 @@ TEST(QuotaReservation, ASharedQuotaIsAskedForMoreOnlyWhenTheGrantRunsOut) {
   QuotaReservation r(std::make_unique<FakeSharedQuota>(record), 50);  // the first lease
   EXPECT_TRUE(r.take(30));
   EXPECT_FALSE(r.take(30)) << "20 of the 50 granted are left";
-  auto more = [&](std::uint64_t n) -> Task<bool> {
-    const bool taken = co_await r.take_granted(n);
-    co_return taken;
+  auto more = [&](std::uint64_t n) -> Task<std::error_code> {
+    const std::error_code ec = co_await r.take_granted(n);
+    co_return ec;
   };
-  const bool first = loop.run_until_complete(more(30));
-  EXPECT_TRUE(first);
+  const std::error_code first = loop.run_until_complete(more(30));
+  EXPECT_FALSE(first);
   EXPECT_EQ(record.asked, 1);
   EXPECT_TRUE(r.take(90)) << "the lease of 100 covers it";
   EXPECT_EQ(record.asked, 1);
-  const bool second = loop.run_until_complete(more(140));
-  EXPECT_TRUE(second) << "150 of the room are left";
-  const bool third = loop.run_until_complete(more(100));
-  EXPECT_FALSE(third) << "the room is used up";
+  const std::error_code second = loop.run_until_complete(more(140));
+  EXPECT_FALSE(second) << "150 of the room are left";
+  record.down = true;
+  const std::error_code unanswered = loop.run_until_complete(more(100));
+  EXPECT_EQ(unanswered.value(), EIO) << "a ledger that does not answer is not a full quota";
+  record.down = false;
+  const std::error_code third = loop.run_until_complete(more(100));
+  EXPECT_EQ(third.value(), EDQUOT) << "the room is used up";
   r.commit(false);
   EXPECT_EQ(record.committed, 1);
   EXPECT_EQ(record.written, 290u);
