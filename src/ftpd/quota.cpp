@@ -181,7 +181,7 @@ bool QuotaReservation::take(std::uint64_t n) {
 
 Task<std::error_code> QuotaReservation::take_granted(std::uint64_t n) {
   if (!shared_) co_return errno_code(EDQUOT);
-  const auto more = co_await shared_->grant(n - (granted_ - reserved_));
+  auto more = co_await shared_->grant(n - (granted_ - reserved_));
   if (!more) co_return errno_code(EIO);
   granted_ += *more;
   if (*more == 0 || !take(n)) co_return errno_code(EDQUOT);
