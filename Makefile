@@ -6,7 +6,7 @@ TLS_DIR        ?= ftp-tls
 RUN_ARGS       ?= --listen 127.0.0.1:2121 --root ftp-root --demo-user ftpuser \
                   --tls optional --tls-cert $(TLS_DIR)/cert.pem --tls-key $(TLS_DIR)/key.pem
 
-.PHONY: all build run cluster test deps bench bench-client clean format tsan fuzz fuzz-short iomodels-report
+.PHONY: all build run cluster test deps bench bench-client bench-cluster clean format tsan fuzz fuzz-short iomodels-report
 
 all: build
 
@@ -57,6 +57,11 @@ bench: build
 # The FTP client against lftp, with the server limiting each connection (bench/ftp_client.py).
 bench-client: build
 	@/usr/bin/python3 bench/ftp_client.py
+
+# The cluster's costs: a PostgreSQL user store, the cluster's shared state and HAProxy against
+# one node with a users file (bench/cluster.py; about 4 minutes).
+bench-cluster: build
+	@/usr/bin/python3 bench/cluster.py
 
 # The IO-models lab: every examples/iomodels server under the same loads; writes
 # docs/iomodels/REPORT.md and its plots (about 12 minutes on 2 cores: each point measured

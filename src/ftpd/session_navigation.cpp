@@ -9,7 +9,10 @@ namespace muxio::ftpd {
 
 Task<std::optional<std::string>> Session::resolve(const std::string& arg) {
   auto path = ftp::resolve_vpath(cwd_, arg);
-  if (!path) {
+  // The upload temporaries' prefix is the server's own, for every command: a client could
+  // otherwise make files the listings and the quota walk do not see and the start-up sweep
+  // deletes, or reach another session's upload in progress. 553: the name is not allowed.
+  if (!path || has_reserved_component(*path)) {
     co_await reply(553, "File name not allowed.");
     co_return std::nullopt;
   }

@@ -232,6 +232,7 @@ Task<void> Session::start_store(const std::string& arg, StoreMode mode) {
   target.temp = std::move(temp);
   target.path = *path;
   if (mode == StoreMode::unique) target.unique_name = *path;
+  target.truncate_when_complete = mode == StoreMode::replace && offset > 0;
   target.quota = std::move(*quota);
   new_transfer("STOR " + *path).start_upload(std::move(target));
 }
@@ -318,7 +319,9 @@ std::string Session::unique_upload_name() const {
   return name;
 }
 
-// Blocking (offload pool): opens a regular file for APPE or a REST + STOR resume.
+// Blocking (offload pool): opens a regular file for APPE or a REST + STOR resume. Nothing is cut
+// here: the data connection may never come (425, 426 on ABOR, 521/522 under TLS), and the old
+// tail must then still be there; the upload cuts it when complete (Transfer::finish_in_place).
 Result<UniqueFd> Session::open_in_place(const std::string& path, bool append,
                                         std::uint64_t offset) const {
   auto f = vfs_.open(path, append ? (O_WRONLY | O_APPEND | O_CREAT) : O_WRONLY);
@@ -328,10 +331,7 @@ Result<UniqueFd> Session::open_in_place(const std::string& path, bool append,
   if (!S_ISREG(st.st_mode)) return errno_code(EPERM);  // no FIFOs, devices, directories
   if (append) return f;
   if (static_cast<std::uint64_t>(st.st_size) < offset) return errno_code(ESPIPE);
-  if (::ftruncate(f->get(), static_cast<off_t>(offset)) < 0 ||
-      ::lseek(f->get(), static_cast<off_t>(offset), SEEK_SET) < 0) {
-    return errno_code(errno);
-  }
+  if (::lseek(f->get(), static_cast<off_t>(offset), SEEK_SET) < 0) return errno_code(errno);
   return f;
 }
 

@@ -11,7 +11,6 @@ namespace fs = std::filesystem;
 StaleUploadSweep remove_stale_uploads(const std::string& dir, std::string_view node,
                                       std::size_t max_entries, int max_depth) {
   StaleUploadSweep sweep;
-  const std::string prefix = temp_prefix(node);
   std::error_code ec;
   // Symbolic links are listed, never followed: the sweep stays inside dir.
   fs::recursive_directory_iterator it(dir, fs::directory_options::skip_permission_denied, ec);
@@ -26,7 +25,7 @@ StaleUploadSweep remove_stale_uploads(const std::string& dir, std::string_view n
       sweep.incomplete = true;
     }
     const fs::path& path = it->path();
-    if (path.filename().native().rfind(prefix, 0) != 0) continue;
+    if (!is_temp_name_of(path.filename().native(), node)) continue;
     std::error_code status_error;
     if (!fs::is_regular_file(it->symlink_status(status_error))) continue;
     std::error_code remove_error;

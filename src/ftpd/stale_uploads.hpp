@@ -17,9 +17,10 @@ struct StaleUploadSweep {
 };
 
 // Walks the tree under dir without following symbolic links, at most max_depth levels deep and
-// max_entries entries in all, and removes the regular files whose names begin with
-// temp_prefix(node): with a node name (a cluster sharing dir), only that node's temporaries;
-// without one, every upload temporary.
+// max_entries entries in all, and removes the regular files named as create_temp names the
+// temporaries of `node` (is_temp_name_of, vfs.hpp): temp_prefix(node) and the random suffix.
+// With a node name (a cluster sharing dir), only that node's temporaries; without one, only the
+// unnamed form, never a named node's (whose names begin with the unnamed prefix too).
 StaleUploadSweep remove_stale_uploads(const std::string& dir, std::string_view node = {},
                                       std::size_t max_entries = 1'000'000, int max_depth = 64);
 

@@ -14,8 +14,10 @@
 // and the TLS state), its pacing (a bucket of its own for the session's limit, fresh for each
 // transfer, and the user's bucket shared with their other sessions), the stall watchdog, an
 // upload's quota reservation and file (a temporary renamed over the target when complete,
-// removed otherwise; a reservation given back on failure and when destroyed mid-way), and the
-// xferlog line, metrics and log event that record it. Loop thread only.
+// removed otherwise; a file written in place keeps what arrived when the network cuts it, and
+// that counts: the usage is measured again; a reservation given back on failure and when
+// destroyed mid-way), and the xferlog line, metrics and log event that record it. Loop thread
+// only.
 //
 // transfer.cpp holds the lifetime, pacing and record; transfer_download.cpp the downloads and
 // listings; transfer_upload.cpp the uploads and their commit.
@@ -77,6 +79,9 @@ struct UploadTarget {
   std::optional<TempFile> temp;  // a plain STOR writes here, renamed over `path` when complete
   std::string path;
   std::string unique_name;  // STOU: the name it made (the 150 says it; removed on failure)
+  // REST + STOR: the file is written from the offset on, and cut at the end of what was written
+  // only when the upload is complete (an upload that never starts or fails keeps the old tail).
+  bool truncate_when_complete = false;
   QuotaReservation quota;
 };
 
@@ -106,8 +111,9 @@ class Transfer {
   Task<void> send_listing(std::string text, std::string what);
   Task<void> receive_file();
   std::error_code commit_upload(std::error_code* dir_sync_error);
-  std::error_code finish_in_place(UniqueFd& undo);
+  std::error_code finish_in_place(UniqueFd& undo, std::uint64_t end);
   Task<void> discard_upload(std::error_code disk_error, UniqueFd& undo, off_t size_before);
+  void settle_quota(bool complete);
 
   // Pacing: the largest piece to move next, and the wait after `n` bytes moved (an error if
   // cancelled meanwhile).

@@ -14,6 +14,7 @@ namespace muxio::ftpd {
 namespace {
 constexpr std::size_t kSendfileChunk = 4 << 20;  // per call: keeps ABOR and progress responsive
 constexpr std::size_t kReadBuffer = 256 << 10;
+constexpr std::size_t kListingChunk = 64 << 10;
 }  // namespace
 
 Task<void> Transfer::send_file(UniqueFd file, std::string path, std::uint64_t offset,
@@ -97,13 +98,35 @@ Task<void> Transfer::send_file(UniqueFd file, std::string path, std::uint64_t of
   record(path, pos - offset, complete, started);
 }
 
+// In pieces, so that the stall watchdog sees progress: a client that opens a listing and never
+// reads it is cut after the data timeout like a download (the control connection's idle timeout
+// does not run during a transfer), and one that reads slowly is not.
 Task<void> Transfer::send_listing(std::string text, std::string what) {
   TransferHost& host = setup_.host;
   auto data = co_await host.open_data_connection("Here comes the listing of " + what + ".");
   if (!data) co_return;
-  auto ec = co_await data->stream().write_all(std::as_bytes(std::span(text.data(), text.size())));
-  co_await data->finish();
-  co_await shielded(host.reply(ec ? 426 : 226, ec ? "Listing aborted." : "Directory send OK."));
+  TaskContext* ctx = co_await current_context();
+  StallWatchdog watchdog(setup_.loop, ctx, stall_period(), bytes_);
+  std::error_code ec;
+  std::size_t pos = 0;
+  while (!ec && pos < text.size()) {
+    std::size_t n = std::min(kListingChunk, text.size() - pos);
+    ec = co_await data->stream().write_all(std::as_bytes(std::span(text.data() + pos, n)));
+    if (!ec) pos += n;
+    bytes_ = pos;
+  }
+  if (ec) {
+    data->abort();  // a reset: nothing more waits on a peer that does not read
+  } else {
+    co_await data->finish();
+  }
+  if (!ec) {
+    co_await shielded(host.reply(226, "Directory send OK."));
+  } else if (ec == Error::timed_out) {
+    co_await shielded(host.reply(426, "Listing timed out: no progress."));
+  } else {
+    co_await shielded(host.reply(426, "Listing aborted."));
+  }
 }
 
 }  // namespace muxio::ftpd

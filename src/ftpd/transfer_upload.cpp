@@ -2,8 +2,9 @@
 // opened, bytes taken from the quota as they arrive, and the end that decides what stays. A
 // complete upload is committed (a plain STOR's temporary renamed over the target, durable
 // before visible; a file written in place closed with its errors checked) and its reservation
-// becomes stored usage; anything else removes what the upload wrote and gives the reservation
-// back.
+// becomes stored usage. A plain STOR or STOU that fails removes what it wrote and gives the
+// reservation back; a file written in place (APPE, REST + STOR) keeps what arrived when the
+// network cuts it (for a REST to resume), and those bytes count against the quota.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -85,8 +86,15 @@ Task<void> Transfer::receive_file() {
   const std::string ready = unique ? "FILE: " + t.unique_name : "Ok to send data.";
   auto data = co_await host.open_data_connection(ready);
   if (!data) {
-    if (t.temp) co_await shielded(offload_task([&] { vfs.discard(*t.temp); }));
-    t.quota.release();
+    // Nothing arrived. A temporary, and STOU's fresh name, go; a file opened in place is as it
+    // was (an APPE to a new name leaves it empty, and settle_quota counts it).
+    if (t.temp) {
+      co_await shielded(offload_task([&] { vfs.discard(*t.temp); }));
+    } else if (unique) {
+      t.file.reset();
+      co_await shielded(offload_task([&] { (void)vfs.unlink(t.path); }));
+    }
+    settle_quota(false);
     record(t.path, 0, false, started);
     co_return;
   }
@@ -150,7 +158,7 @@ Task<void> Transfer::receive_file() {
   UniqueFd undo;                   // in place: the file once `file` is closed, for the clean-up
   if (!net_error && !disk_error) {
     disk_error = co_await shielded(offload_task([&]() -> std::error_code {
-      return t.temp ? commit_upload(&dir_sync_error) : finish_in_place(undo);
+      return t.temp ? commit_upload(&dir_sync_error) : finish_in_place(undo, write_at);
     }));
   }
   if (dir_sync_error) {
@@ -161,12 +169,7 @@ Task<void> Transfer::receive_file() {
   if (!complete) co_await discard_upload(disk_error, undo, size_before);
   t.file.reset();
   undo.reset();
-  if (complete) {
-    // In place, the old size is no longer known here: measure again before the next upload.
-    t.quota.commit(!t.temp);
-  } else {
-    t.quota.release();
-  }
+  settle_quota(complete);
   if (complete) {
     co_await shielded(host.reply(226, "Transfer complete."));
   } else if (disk_error.value() == EDQUOT) {
@@ -188,21 +191,42 @@ Task<void> Transfer::receive_file() {
 }
 
 // An upload that is not complete: a plain STOR's temporary goes (the previous file at the path
-// is untouched); one written in place that hit a disk error takes back what it wrote. One cut
-// by the network in place keeps what arrived, for a REST to resume.
+// is untouched), and so does STOU's file (a name of our own that did not exist before: the
+// client was never told it holds a whole upload); one written in place that hit a disk error
+// takes back what it added past the file's old end (the bytes a REST + STOR overwrote stay
+// overwritten). One cut by the network in place keeps what arrived, for a REST to resume.
 Task<void> Transfer::discard_upload(std::error_code disk_error, UniqueFd& undo, off_t size_before) {
   const Vfs& vfs = setup_.vfs;
   UploadTarget& t = target_;
   if (t.temp) {
     co_await shielded(offload_task([&] { vfs.discard(*t.temp); }));
+  } else if (!t.unique_name.empty()) {
+    co_await shielded(offload_task([&] { (void)vfs.unlink(t.path); }));
   } else if (disk_error) {
+    // Only what the upload added goes: never cut below the old size (a REST + STOR overwrites
+    // inside the file, and what it wrote there cannot be told from the old bytes any more).
     co_await shielded(offload_task([&] {
-      if (!t.unique_name.empty()) {
-        (void)vfs.unlink(t.path);  // STOU: a name of our own that did not exist before
-      } else if (size_before >= 0) {
-        (void)::ftruncate(t.file ? t.file.get() : undo.get(), size_before);
-      }
+      const int fd = t.file ? t.file.get() : undo.get();
+      if (size_before >= 0 && file_size(fd) > size_before) (void)::ftruncate(fd, size_before);
     }));
+  }
+}
+
+// What the upload leaves counts against the quota; what it removed is given back. A file
+// written in place (APPE, REST + STOR) stays whatever happened, with what arrived (cut by the
+// network), cut back (a disk error) or as it was (no data connection): its reservation is
+// committed, and unless nothing was written the usage is measured again, as its old size is no
+// longer known here. Giving the reservation back instead would let a client pass the quota by
+// APPE and abort, again and again, until the next walk.
+void Transfer::settle_quota(bool complete) {
+  UploadTarget& t = target_;
+  const bool in_place = !t.temp && t.unique_name.empty();
+  if (complete) {
+    t.quota.commit(!t.temp);
+  } else if (in_place) {
+    t.quota.commit(bytes_ != 0);
+  } else {
+    t.quota.release();
   }
 }
 
@@ -221,14 +245,20 @@ std::error_code Transfer::commit_upload(std::error_code* dir_sync_error) {
 // Blocking: an upload written in place (APPE, REST + STOR, STOU) is complete only once its
 // close succeeded: without fsync, a write error may show only there (NFS, quotas), and 226
 // would promise data that is lost. close frees the descriptor even when it fails, so `undo`
-// keeps the file open for the caller to take the upload back.
-std::error_code Transfer::finish_in_place(UniqueFd& undo) {
+// keeps the file open for the caller to take the upload back. A REST + STOR ends the file at
+// `end`, where its writes ended: only now, so that one that never started keeps the old tail.
+std::error_code Transfer::finish_in_place(UniqueFd& undo, std::uint64_t end) {
   const bool durable = setup_.settings.fsync_uploads;
   UploadTarget& t = target_;
   if (durable && ::fsync(t.file.get()) < 0) return errno_code(errno);
   undo = UniqueFd(::fcntl(t.file.get(), F_DUPFD_CLOEXEC, 0));
   if (!undo) return errno_code(errno);
   if (auto ec = t.file.close()) return ec;
+  // After the close's verdict: an upload whose data did not make it keeps the old tail.
+  if (t.truncate_when_complete) {
+    if (::ftruncate(undo.get(), static_cast<off_t>(end)) < 0) return errno_code(errno);
+    if (durable && ::fsync(undo.get()) < 0) return errno_code(errno);
+  }
   // STOU made a new name: like a commit's rename, it is durable before the client hears 226.
   if (!t.unique_name.empty() && durable) return setup_.vfs.sync_parent(t.path);
   return {};

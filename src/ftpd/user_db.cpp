@@ -1,6 +1,7 @@
 #include "ftpd/user_db.hpp"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -10,6 +11,7 @@
 #include <sstream>
 
 #include "ftpd/password.hpp"
+#include "muxio/unique_fd.hpp"
 
 namespace muxio::ftpd {
 namespace {
@@ -120,23 +122,82 @@ const User* UserDb::find(std::string_view name) const {
 
 namespace {
 
-// Writes lines to path through a temporary and a rename: readers see the old file or the new.
-std::error_code replace_file(const std::string& path, const std::vector<std::string>& lines) {
-  std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+std::string parent_dir(const std::string& path) {
+  auto slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+// Every byte, or an error: a short write sets no errno (a full disk shows as a short count),
+// and is EIO here rather than a success.
+std::error_code write_whole(int fd, std::string_view text) {
+  while (!text.empty()) {
+    ssize_t n = ::write(fd, text.data(), text.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return errno_code(errno);
+    if (n == 0) return errno_code(EIO);
+    text.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return {};
+}
+
+// The lines of the file at path; none when it does not exist yet. Any other failure is an
+// error: rewriting a file that could not be read would drop its users.
+Result<std::vector<std::string>> read_lines(const std::string& path) {
+  std::vector<std::string> lines;
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return lines;
+    return errno_code(errno);
+  }
+  UniqueFd file(fd);
+  std::string text;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(file.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return errno_code(errno);
+    if (n == 0) break;
+    text.append(buf, static_cast<std::size_t>(n));
+  }
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line))
+    lines.push_back(line);
+  return lines;
+}
+
+// Writes lines to path through a temporary of its own in the same directory (two runs at once
+// never share one) and a rename: readers see the old file or the new. The new file gets the old
+// one's owner (where allowed: an administrator running the tool as root must not leave the
+// server a file it cannot read) and its owner and group permissions, never others' (the file
+// holds password hashes); it and the directory are fsynced, so the change survives a crash once
+// reported.
+std::error_code replace_file(const std::string& path, int dir_fd,
+                             const std::vector<std::string>& lines) {
+  std::string tmp = path + ".XXXXXX";
+  int fd = ::mkostemp(tmp.data(), O_CLOEXEC);
   if (fd < 0) return errno_code(errno);
+  UniqueFd file(fd);
+  auto fail = [&](std::error_code ec) {
+    ::unlink(tmp.c_str());
+    return ec;
+  };
+  struct stat old {};
+  if (::stat(path.c_str(), &old) == 0) {
+    if (::fchmod(file.get(), old.st_mode & 0660) < 0) return fail(errno_code(errno));
+    (void)::fchown(file.get(), old.st_uid, old.st_gid);  // EPERM unless root: keep ours
+  } else if (::fchmod(file.get(), 0600) < 0) {
+    return fail(errno_code(errno));
+  }
   std::string text;
   for (const auto& l : lines)
     text += l + "\n";
-  bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
-            ::fsync(fd) == 0;
-  int err = errno;
-  ::close(fd);
-  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
-    if (ok) err = errno;
-    ::unlink(tmp.c_str());
-    return errno_code(err);
-  }
+  if (auto ec = write_whole(file.get(), text)) return fail(ec);
+  if (::fsync(file.get()) < 0) return fail(errno_code(errno));
+  if (auto ec = file.close()) return fail(ec);
+  if (::rename(tmp.c_str(), path.c_str()) != 0) return fail(errno_code(errno));
+  if (::fsync(dir_fd) < 0) return errno_code(errno);
   return {};
 }
 
@@ -145,16 +206,20 @@ std::error_code replace_file(const std::string& path, const std::vector<std::str
 std::error_code edit_users_file(const std::string& path, const std::string& name,
                                 const UserEdit& edit) {
   if (!valid_name(name)) return errno_code(EINVAL);
-  std::vector<std::string> lines;
-  {
-    std::ifstream in(path);
-    std::string line;
-    while (in && std::getline(in, line))
-      lines.push_back(line);
+  // Two edits at once (two `muxftpd user add` runs) take turns: each reads the file the other
+  // wrote, so that neither change is lost. The lock is on the directory, which the rename
+  // leaves in place (a lock on the file would stay on the replaced one).
+  int dfd = ::open(parent_dir(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) return errno_code(errno);
+  UniqueFd dir(dfd);
+  while (::flock(dir.get(), LOCK_EX) < 0) {
+    if (errno != EINTR) return errno_code(errno);
   }
+  auto lines = read_lines(path);
+  if (!lines) return lines.error();
   bool found = false;
   std::vector<std::string> kept;
-  for (auto& line : lines) {
+  for (auto& line : *lines) {
     auto user = parse_users_line(line);
     if (!user || user->name != name) {
       kept.push_back(std::move(line));
@@ -168,7 +233,7 @@ std::error_code edit_users_file(const std::string& path, const std::string& name
     if (!added) return errno_code(ENOENT);
     kept.push_back(format_users_line(*added));
   }
-  return replace_file(path, kept);
+  return replace_file(path, dir.get(), kept);
 }
 
 std::error_code set_user_hash(const std::string& path, const std::string& name,

@@ -27,10 +27,16 @@ std::error_code path_error(int err) {
   return errno_code(err == EXDEV ? EACCES : err);
 }
 
+constexpr std::size_t kSuffixLength = 12;
+
+bool is_suffix_digit(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z');
+}
+
 std::string random_suffix() {
   static thread_local std::mt19937_64 rng(std::random_device{}());
   static const char digits[] = "0123456789abcdefghijklmnopqrstuvwxyz";
-  std::string s(12, '0');
+  std::string s(kSuffixLength, '0');
   for (char& c : s)
     c = digits[rng() % 36];
   return s;
@@ -45,6 +51,27 @@ std::string temp_prefix(std::string_view node) {
     prefix += '.';
   }
   return prefix;
+}
+
+bool has_reserved_component(std::string_view vpath) {
+  std::size_t start = 0;
+  while (start <= vpath.size()) {
+    std::size_t slash = vpath.find('/', start);
+    std::size_t end = slash == std::string_view::npos ? vpath.size() : slash;
+    if (vpath.substr(start, end - start).starts_with(kTempPrefix)) return true;
+    if (slash == std::string_view::npos) break;
+    start = slash + 1;
+  }
+  return false;
+}
+
+bool is_temp_name_of(std::string_view name, std::string_view node) {
+  const std::string prefix = temp_prefix(node);
+  if (name.size() != prefix.size() + kSuffixLength || !name.starts_with(prefix)) return false;
+  for (char c : name.substr(prefix.size())) {
+    if (!is_suffix_digit(c)) return false;
+  }
+  return true;
 }
 
 Result<Vfs> Vfs::open_root(const std::string& dir) {

@@ -35,6 +35,13 @@ struct TempFile {
 inline constexpr std::string_view kTempPrefix = ".muxftpd-upload-";
 // The prefix of the temporaries of `node` ("" : kTempPrefix itself).
 std::string temp_prefix(std::string_view node);
+// True when a component of vpath begins with kTempPrefix: a name of the server's own, which no
+// client may create, open or rename (it would be hidden from listings and from the quota walk,
+// and removed by the next start-up sweep).
+bool has_reserved_component(std::string_view vpath);
+// True when `name` is a temporary of `node` exactly as create_temp makes it: temp_prefix(node)
+// and the random suffix, nothing else (so that no node's sweep matches another node's names).
+bool is_temp_name_of(std::string_view name, std::string_view node);
 
 class Vfs {
  public:

@@ -162,6 +162,15 @@ CompletionRequest AcceptOp::request() {
 }
 
 void AcceptOp::on_completion(int result) {
+  if (io_ == nullptr) {
+    // The listener went away (detach) while the accept was in flight, and the kernel accepted
+    // before the cancellation reached it: no listener, loop or caller wants the connection now.
+    // It is closed here (else its descriptor leaks) and the accept reports the cancellation.
+    if (result >= 0) ::close(result);
+    error_ = errno_code(ECANCELED);  // or the reason of the detach, which finish_completion sets
+    finish_completion(false);
+    return;
+  }
   if (result >= 0) {
     fd_ = result;
     peer_ = SocketAddress::from_sockaddr(reinterpret_cast<sockaddr*>(&peer_storage_), peer_len_);

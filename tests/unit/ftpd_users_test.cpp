@@ -1,9 +1,15 @@
 // Users, passwords, permissions and configuration of muxftpd.
 #include <crypt.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <thread>
 
 #include "ftpd/config.hpp"
 #include "ftpd/password.hpp"
@@ -98,6 +104,74 @@ TEST(UserDb, SetUserHashAddsAndChangesKeepingOtherLines) {
   std::getline(in, first);
   EXPECT_EQ(first, "# comment stays");
   EXPECT_EQ(fs::status(path).permissions() & fs::perms::others_read, fs::perms::none);
+  fs::remove(path);
+}
+
+TEST(UserDb, EditFailsWhereTheFileCannotBeWritten) {
+  auto dir = temp_file("no-such-dir");
+  fs::remove_all(dir);
+  EXPECT_TRUE(set_user_hash((dir / "users").string(), "alice", "$6$x", kAllPermissions));
+  EXPECT_FALSE(fs::exists(dir));
+}
+
+// A short write (here: the file size limit; a full disk does the same) sets no errno. The edit
+// must fail and leave the old file whole, not report success.
+TEST(UserDb, AShortWriteIsAnError) {
+  auto path = temp_file("users-short").string();
+  {
+    std::ofstream out(path);
+    out << "alice:$6$old:lr\n";
+  }
+  pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ::signal(SIGXFSZ, SIG_IGN);  // the write past the limit fails (EFBIG) instead of killing us
+    rlimit limit{64, 64};
+    ::setrlimit(RLIMIT_FSIZE, &limit);
+    errno = 0;
+    auto ec = set_user_hash(path, "bob", "$6$" + std::string(200, 'b'), kAllPermissions);
+    ::_exit(ec ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "a short write was reported as success";
+  std::ifstream in(path);
+  std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(all, "alice:$6$old:lr\n");
+  // No temporary left behind.
+  for (const auto& e : fs::directory_iterator(fs::path(path).parent_path())) {
+    EXPECT_NE(e.path().filename().string().rfind(fs::path(path).filename().string() + ".", 0), 0u)
+        << e.path();
+  }
+  fs::remove(path);
+}
+
+// Two `muxftpd user add` at once: each change lands, none overwrites the other's.
+TEST(UserDb, ConcurrentEditsKeepEveryUser) {
+  auto path = temp_file("users-concurrent").string();
+  fs::remove(path);
+  constexpr int kPerThread = 25;
+  std::atomic<int> failures{0};
+  auto adder = [&](char who) {
+    for (int i = 0; i < kPerThread; ++i) {
+      std::string name = std::string(1, who) + std::to_string(i);
+      if (set_user_hash(path, name, "$6$" + name, kAllPermissions)) ++failures;
+    }
+  };
+  std::thread a(adder, 'a');
+  std::thread b(adder, 'b');
+  a.join();
+  b.join();
+  EXPECT_EQ(failures.load(), 0);
+  std::string error;
+  auto db = UserDb::load_file(path, &error);
+  ASSERT_TRUE(db.ok()) << error;
+  EXPECT_EQ(db->size(), 2u * kPerThread);
+  for (int i = 0; i < kPerThread; ++i) {
+    EXPECT_NE(db->find("a" + std::to_string(i)), nullptr) << i;
+    EXPECT_NE(db->find("b" + std::to_string(i)), nullptr) << i;
+  }
   fs::remove(path);
 }
 

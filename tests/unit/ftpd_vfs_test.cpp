@@ -161,9 +161,38 @@ TEST_F(VfsTest, EachNodeSweepsOnlyItsOwnUploadTemporaries) {
   EXPECT_FALSE(fs::exists(base / "root" / "dir" / mine->temp_name));
   EXPECT_TRUE(fs::exists(base / "root" / "dir" / theirs->temp_name));
   EXPECT_TRUE(fs::exists(base / "root" / (std::string(kTempPrefix) + "n10.abc")));
-  // One node (no name): every temporary is its own.
+  // A node without a name sweeps only the unnamed temporaries: the named nodes' names begin with
+  // its prefix too, and a node started without its name on a shared root must not remove their
+  // uploads in progress.
+  Vfs unnamed = *Vfs::open_root((base / "root").string());
+  auto plain = unnamed.create_temp("/c.bin");
+  ASSERT_TRUE(plain.ok());
+  EXPECT_TRUE(is_temp_name_of(plain->temp_name, ""));
+  EXPECT_FALSE(is_temp_name_of(theirs->temp_name, ""));
+  EXPECT_TRUE(is_temp_name_of(theirs->temp_name, "n2"));
+  EXPECT_FALSE(is_temp_name_of(theirs->temp_name, "n"));
   sweep = remove_stale_uploads((base / "root").string());
-  EXPECT_EQ(sweep.removed, 2u);
+  EXPECT_EQ(sweep.removed, 1u);
+  EXPECT_FALSE(fs::exists(base / "root" / plain->temp_name));
+  EXPECT_TRUE(fs::exists(base / "root" / "dir" / theirs->temp_name));
+  EXPECT_TRUE(fs::exists(base / "root" / (std::string(kTempPrefix) + "n10.abc")));
+  // A client's file that merely begins with the prefix is not a temporary of anyone.
+  write(base / "root" / (std::string(kTempPrefix) + "notes"), "keep");
+  sweep = remove_stale_uploads((base / "root").string());
+  EXPECT_EQ(sweep.removed, 0u);
+  EXPECT_TRUE(fs::exists(base / "root" / (std::string(kTempPrefix) + "notes")));
+}
+
+TEST(ReservedNames, AnyComponentWithTheTemporaryPrefix) {
+  const std::string t(kTempPrefix);
+  EXPECT_TRUE(has_reserved_component("/" + t + "x"));
+  EXPECT_TRUE(has_reserved_component("/" + t));
+  EXPECT_TRUE(has_reserved_component("/a/" + t + "x/b"));
+  EXPECT_TRUE(has_reserved_component("/a/b/" + t + "notes"));
+  EXPECT_FALSE(has_reserved_component("/"));
+  EXPECT_FALSE(has_reserved_component("/a/b.txt"));
+  EXPECT_FALSE(has_reserved_component("/a/x" + t));
+  EXPECT_FALSE(has_reserved_component("/.muxftpd-uploa"));
 }
 
 TEST(NodeName, LettersDigitsDashAndUnderscoreOnly) {

@@ -1,9 +1,12 @@
 // TCP streams and listeners on every backend: echo, connect errors and timeouts, backpressure,
 // sendfile, cancellation, IPv6, and the select backend's descriptor limit.
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 
 #include <numeric>
+#include <optional>
 #include <random>
 
 #include "test_support.hpp"
@@ -376,6 +379,43 @@ TEST_P(Tcp, ClosingAStreamCompletesItsWaitingOperation) {
     (void)co_await reader.join();
     auto after = co_await s->recv(buf);
     EXPECT_EQ(after.error(), std::errc::bad_file_descriptor);
+  };
+  loop.run_until_complete(main());
+}
+
+// A listener destroyed while its accept is in flight, with a connection that arrived just
+// before: on io_uring the kernel may complete the accept before the cancellation reaches it.
+// The accept reports the cancellation (the listener is gone), and the connection it took is
+// closed rather than leaked or handed to nobody.
+TEST_P(Tcp, DestroyingAListenerWhileItsAcceptCompletesClosesTheConnection) {
+  std::optional<TcpListener> listener(test::listen_local(loop));
+  auto addr = *listener->local_address();
+  auto main = [&]() -> Task<void> {
+    auto acceptor = loop.spawn([](TcpListener& l) -> Task<void> {
+      auto a = co_await l.accept();
+      EXPECT_FALSE(a.ok()) << "a connection accepted for a listener that is gone";
+    }(*listener));
+    co_await sleep_for(5ms);  // the accept is waiting (on io_uring: submitted)
+    int client = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    EXPECT_GE(client, 0);
+    if (client < 0) co_return;
+    // Blocking, on loopback: the connection is queued (and the ring's accept woken) before the
+    // loop runs again.
+    EXPECT_EQ(::connect(client, addr.data(), addr.size()), 0) << errno;
+    listener.reset();
+    (void)co_await acceptor.join();
+    // The server side is closed: the client sees the end (FIN or reset), within a bound. The
+    // loop keeps running meanwhile (a close may go through the ring).
+    pollfd p{client, POLLIN, 0};
+    int ready = 0;
+    for (int i = 0; i < 500 && ready == 0; ++i) {
+      ready = ::poll(&p, 1, 0);
+      if (ready == 0) co_await sleep_for(10ms);
+    }
+    EXPECT_EQ(ready, 1);
+    char byte;
+    EXPECT_LE(::recv(client, &byte, 1, MSG_DONTWAIT), 0);
+    ::close(client);
   };
   loop.run_until_complete(main());
 }

@@ -290,9 +290,6 @@ def test_a_restarted_node_removes_only_its_own_stale_temporaries(bed):
 
 
 @pytest.mark.time_limit(60)
-@pytest.mark.xfail(strict=True, reason="server defect: a client may STOR or RNTO a name with the "
-                   "upload temporaries' prefix; the file is acknowledged (226), hidden from "
-                   "listings, and deleted by that node's start-up sweep (Vfs accepts the name)")
 def test_a_client_cannot_make_a_file_that_a_node_sweeps_away(bed):
     f = bed.node_ftp(1)
     name = f"{TEMP_PREFIX}node1.keep"

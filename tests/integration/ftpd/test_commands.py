@@ -821,3 +821,79 @@ def test_nlst_name_with_newline_is_one_entry(server):
     put(server.root, "plain", b"y")
     ftp = server.ftp()
     assert len(ftp.nlst()) == 2
+
+
+def _closed_port() -> int:
+    s = socket.socket()
+    s.bind((HOST, 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def _port_arg(port: int) -> str:
+    return "127,0,0,1,%d,%d" % (port >> 8, port & 255)
+
+
+def test_rest_stor_that_never_starts_keeps_the_whole_file(server):
+    """REST + STOR overwrites from the offset; until data comes, the file must stay whole: the
+    data connection may never open (425), or the client aborts before it does."""
+    content = pseudo_random_bytes(50_000, seed=71)
+    put(server.root, "r.bin", content)
+    with server.raw(login=True) as c:
+        assert c.cmd("TYPE I")[0] == 200
+        # Active mode towards a port where nobody listens: 425.
+        assert c.cmd("PORT " + _port_arg(_closed_port()))[0] == 200
+        assert c.cmd("REST 100")[0] == 350
+        c.send(b"STOR r.bin\r\n")
+        code, text = c.reply()
+        assert code == 425, text
+        assert (server.root / "r.bin").read_bytes() == content
+        # Passive, never connected, aborted: 426 then 226.
+        assert c.cmd("PASV")[0] == 227
+        assert c.cmd("REST 100")[0] == 350
+        c.send(b"STOR r.bin\r\n")
+        time.sleep(0.1)
+        c.send(b"ABOR\r\n")
+        assert [c.reply()[0], c.reply()[0]] == [426, 226]
+        assert (server.root / "r.bin").read_bytes() == content
+        # A resume that completes ends the file where its data ends.
+        data = c.pasv()
+        assert c.cmd("REST 100")[0] == 350
+        assert c.cmd("STOR r.bin")[0] == 150
+        data.sendall(b"new tail")
+        data.close()
+        assert c.reply()[0] == 226
+    assert (server.root / "r.bin").read_bytes() == content[:100] + b"new tail"
+
+
+def test_stou_that_fails_leaves_no_file(server):
+    """STOU makes a name for the upload; when no complete upload arrives under it (no data
+    connection, an abort mid-way), the name goes again."""
+    before = sorted(os.listdir(server.root))
+    with server.raw(login=True) as c:
+        assert c.cmd("TYPE I")[0] == 200
+        assert c.cmd("PORT " + _port_arg(_closed_port()))[0] == 200
+        c.send(b"STOU\r\n")
+        code, text = c.reply()
+        assert code == 425, text
+        # Aborted mid-way.
+        data = c.pasv()
+        code, text = c.cmd("STOU")
+        assert code == 150, text
+        name = re.search(r"FILE: (\S+)", text).group(1).lstrip("/")
+        data.sendall(b"part of an upload")
+        for _ in range(200):  # the bytes are on the server before the abort
+            if (server.root / name).exists() and (server.root / name).stat().st_size == 17:
+                break
+            time.sleep(0.02)
+        c.send(b"ABOR\r\n")
+        assert [c.reply()[0], c.reply()[0]] == [426, 226]
+        data.close()
+        assert c.cmd("NOOP")[0] == 200
+    # Removed right after the replies.
+    for _ in range(150):
+        if sorted(os.listdir(server.root)) == before:
+            break
+        time.sleep(0.02)
+    assert sorted(os.listdir(server.root)) == before

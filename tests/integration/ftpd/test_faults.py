@@ -281,7 +281,9 @@ def test_in_place_upload_whose_close_fails_is_undone(make_server, tmp_path, comm
         if command == "REST":
             assert c.cmd("REST 8")[0] == 350
             code, text = stor(c, "STOR grow.bin", b"NEW TAIL\n")
-            expected = old[:8]  # REST STOR cut the file at the offset before writing
+            # What it overwrote stays overwritten; the old tail is cut only when an upload
+            # completes, so here it stays too.
+            expected = old[:8] + b"NEW TAIL\n" + old[17:]
         else:
             code, text = stor(c, "APPE grow.bin", b"an appended tail\n")
             expected = old
@@ -550,8 +552,14 @@ def test_kill_9_mid_upload_keeps_old_file_and_restart_sweeps_temporary(make_serv
 def test_start_up_sweeps_only_upload_temporaries(make_server, tmp_path):
     root = tmp_path / "root"
     (root / "sub" / "deeper").mkdir(parents=True)
-    stale = [root / ".muxftpd-upload-abc123", root / "sub" / "deeper" / ".muxftpd-upload-x"]
+    # Named as the server names its temporaries: the prefix and 12 random characters.
+    stale = [root / ".muxftpd-upload-abc123def456",
+             root / "sub" / "deeper" / ".muxftpd-upload-0123456789az"]
+    # Not its own: other names with the prefix, and a named node's temporaries (a node started
+    # without its name on a cluster's shared root must not remove their uploads in progress).
     kept = [root / "keep.muxftpd-upload-", root / ".muxftpd-uploadX", root / "normal.txt",
+            root / ".muxftpd-upload-x", root / ".muxftpd-upload-abc123def4567",
+            root / ".muxftpd-upload-n1.abc123def456",
             root / "sub" / ".muxftpd-upload-dir" / "inside"]
     kept[-1].parent.mkdir()
     outside = tmp_path / "outside"
@@ -573,9 +581,9 @@ def test_a_node_of_a_cluster_sweeps_only_its_own_temporaries(make_server, tmp_pa
     another node is writing; and its own uploads in progress carry its name."""
     root = tmp_path / "root"
     root.mkdir()
-    mine = root / ".muxftpd-upload-n1.abc123"
-    theirs = [root / ".muxftpd-upload-n2.abc123", root / ".muxftpd-upload-n10.x",
-              root / ".muxftpd-upload-oldstyle"]
+    mine = root / ".muxftpd-upload-n1.abc123def456"
+    theirs = [root / ".muxftpd-upload-n2.abc123def456", root / ".muxftpd-upload-n10.x",
+              root / ".muxftpd-upload-abc123def456", root / ".muxftpd-upload-oldstyle"]
     for p in [mine, *theirs]:
         p.write_bytes(b"x")
     srv = make_server(root=root, extra=["--node-name", "n1"])

@@ -132,3 +132,56 @@ def test_quota_is_per_user(make_server, tmp_path):
     c.storbinary("STOR one", io.BytesIO(b"x"))  # carol's own home and count
     a.quit()
     c.quit()
+
+
+def _reply_pending(c) -> bool:
+    import select
+    if c.buf:
+        return True
+    readable, _, _ = select.select([c.sock], [], [], 0)
+    return bool(readable)
+
+
+@pytest.mark.time_limit(60)
+def test_aborted_appends_count_against_the_quota(make_server):
+    """An APPE cut short keeps what arrived (for a REST to resume), and those bytes count: APPE
+    and ABOR again and again must not pass the quota (it did until the next walk, 5 minutes)."""
+    from ftpd_support import wait_until
+    srv = make_server(extra=["--quota-bytes", "100K"])
+    target = srv.root / "log.bin"
+    chunk = pseudo_random_bytes(60 * KIB, seed=66)
+    refused = []
+    with srv.raw(login=True) as c:
+        assert c.cmd("TYPE I")[0] == 200
+        for attempt in range(4):
+            before = target.stat().st_size if target.exists() else 0
+            data = c.pasv()
+            code, text = c.cmd("APPE log.bin")
+            if code == 552:  # refused before it starts: the kept bytes fill the quota
+                refused.append((attempt, text))
+                data.close()
+                break
+            assert code == 150, text
+            try:
+                data.sendall(chunk)
+            except OSError:
+                pass  # the server stopped reading: its 552 follows
+            # Either the whole chunk is written (then it is aborted mid-way, as a client cut
+            # short would be), or the quota stops it.
+            assert wait_until(
+                lambda: _reply_pending(c) or target.stat().st_size >= before + len(chunk),
+                timeout=10), "neither written nor refused"
+            if _reply_pending(c):
+                code, text = c.reply()
+                assert code == 552, text
+                refused.append((attempt, text))
+                data.close()
+                break
+            c.send(b"ABOR\r\n")
+            assert [c.reply()[0], c.reply()[0]] == [426, 226]
+            data.close()
+        assert c.cmd("NOOP")[0] == 200
+    size = target.stat().st_size
+    assert refused, f"{size} bytes kept by aborted APPEs, never refused by a 100 KiB quota"
+    assert size <= 100 * KIB, size
+    assert target.read_bytes() == chunk * (size // len(chunk)), "only whole kept chunks"

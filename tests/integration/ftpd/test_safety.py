@@ -701,3 +701,61 @@ def test_retr_of_a_fifo_does_not_hang(server):
             assert code == 550, text
     finally:
         _unblock_fifo(fifo)
+
+
+# --- names of the server's own ----------------------------------------------------------------
+
+def test_upload_temporary_prefix_is_refused_to_clients(make_server):
+    """Names that begin with the temporaries' prefix are the server's: a directory or file made
+    under one would be hidden from listings and the quota walk, and the start-up sweep would
+    delete such a file. Every way to make, reach or rename one is refused with 553."""
+    srv = make_server(extra=["--quota-bytes", "1M"])
+    (srv.root / "plain.txt").write_bytes(b"plain")
+    before = sorted(p.relative_to(srv.root) for p in srv.root.rglob("*"))
+    hidden = TEMP_PREFIX + "x"
+    with srv.raw(login=True) as c:
+        assert c.cmd("TYPE I")[0] == 200
+        assert c.cmd(f"MKD {hidden}")[0] == 553
+        assert c.cmd(f"MKD sub/{hidden}")[0] == 553
+        for verb in ("STOR", "APPE"):
+            for name in (TEMP_PREFIX + "notes", f"{hidden}/f"):
+                data = c.pasv()
+                code, text = c.cmd(f"{verb} {name}")
+                data.close()
+                assert code == 553, (verb, name, text)
+        assert c.cmd(f"CWD {hidden}")[0] == 553
+        assert c.cmd(f"RETR {TEMP_PREFIX}notes")[0] == 553
+        assert c.cmd("RNFR plain.txt")[0] == 350
+        assert c.cmd(f"RNTO {TEMP_PREFIX}notes")[0] == 553
+        assert c.cmd(f"DELE {TEMP_PREFIX}notes")[0] == 553
+        assert c.cmd("NOOP")[0] == 200
+    after = sorted(p.relative_to(srv.root) for p in srv.root.rglob("*"))
+    assert after == before, "nothing made, renamed or removed"
+    assert (srv.root / "plain.txt").read_bytes() == b"plain"
+
+
+# --- listings that are never read -------------------------------------------------------------
+
+@pytest.mark.time_limit(40)
+def test_stalled_listing_times_out(make_server):
+    """A client that opens a listing of a big directory and never reads it: the idle timeout
+    does not run during a transfer, so the data timeout must cut the listing, as it cuts a
+    download."""
+    srv = make_server(extra=["--data-timeout", "1"])
+    big = srv.root / "big"
+    big.mkdir()
+    for i in range(20000):  # LIST text of several MB: more than the sockets' buffers hold
+        (big / (f"{i:06d}-" + "n" * 150)).touch()
+    with srv.raw(login=True) as c:
+        sock = c.pasv(rcvbuf=4096)
+        assert c.cmd("LIST big")[0] == 150
+        code, text = c.reply(20)  # the client never reads
+        assert code == 426, text
+        sock.close()
+        assert c.cmd("NOOP")[0] == 200
+        # A listing read normally still works.
+        data = c.pasv()
+        assert c.cmd("NLST big")[0] == 150
+        names = recv_all(data).decode().split("\r\n")
+        assert c.reply()[0] == 226
+        assert len([n for n in names if n]) == 20000
