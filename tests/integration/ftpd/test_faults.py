@@ -214,6 +214,35 @@ def test_stor_fsyncs_the_file_and_then_its_directory(make_server, tmp_path):
 
 
 @pytest.mark.time_limit(60)
+@pytest.mark.parametrize("fsync_uploads", [True, False])
+def test_a_large_upload_is_written_behind_when_it_will_be_fsynced(make_server, tmp_path,
+                                                                 fsync_uploads):
+    """With fsync_uploads (the default) the kernel is asked to start writing every 8 MiB while
+    the upload arrives, so the final fsync does not write the whole file while the client
+    waits; without fsync nothing is asked."""
+    config = tmp_path / "muxftpd.toml"
+    config.write_text(f"fsync_uploads = {'true' if fsync_uploads else 'false'}\n")
+    srv = make_server(extra=["--config", str(config)])
+    trace = tmp_path / "sync.trace"
+    payload = os.urandom(20 << 20)
+    with Strace(srv, trace, "-e", "trace=sync_file_range,fsync"):
+        c = srv.raw(login=True)
+        assert c.cmd("TYPE I")[0] == 200
+        code, text = stor(c, "STOR big.bin", payload)
+        assert code == 226, text
+        c.close()
+    assert (srv.root / "big.bin").read_bytes() == payload
+    import re
+    ranges = re.findall(r"sync_file_range\(\d+<[^>]*\.muxftpd-upload-[^>]*>, (\d+), (\d+)",
+                        trace.read_text())
+    if fsync_uploads:
+        assert len(ranges) >= 2, trace.read_text()[-2000:]
+        assert int(ranges[0][0]) == 0 and int(ranges[1][0]) == sum(map(int, ranges[0]))
+    else:
+        assert ranges == []
+
+
+@pytest.mark.time_limit(60)
 def test_stou_fsyncs_the_file_and_then_its_directory(make_server, tmp_path):
     # STOU writes under its final name: the content, then the new name, are on disk before 226.
     srv = make_server()
